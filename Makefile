@@ -1,0 +1,51 @@
+# ssefs: encrypted, versioned FUSE filesystem.
+GO      ?= go
+BIN     := bin/ssefs
+DEMO    ?= $(CURDIR)/demo
+PKGS    := ./...
+
+.PHONY: all deps build run stop-demo test test-short race lint bench bench-deps soak clean
+
+all: build
+
+deps:
+	./scripts/deps.sh
+
+build:
+	$(GO) build -o $(BIN) ./cmd/ssefs
+
+# Installs what is needed, creates a demo store and mounts it on demo/mnt.
+run: deps build
+	@mkdir -p $(DEMO)/mnt
+	@test -f $(DEMO)/passphrase || (head -c 24 /dev/urandom | base64 > $(DEMO)/passphrase && chmod 600 $(DEMO)/passphrase)
+	@test -f $(DEMO)/store/store.json || $(BIN) init --passphrase-file $(DEMO)/passphrase $(DEMO)/store
+	@mountpoint -q $(DEMO)/mnt || $(BIN) mount --passphrase-file $(DEMO)/passphrase $(DEMO)/store $(DEMO)/mnt
+	@echo "demo store mounted on $(DEMO)/mnt (passphrase in $(DEMO)/passphrase)"
+	@echo "try: echo hello > $(DEMO)/mnt/hello && $(BIN) status $(DEMO)/mnt && make stop-demo"
+
+stop-demo:
+	-$(BIN) umount $(DEMO)/mnt
+
+# The test command of the README and of .ci/run.
+test: deps
+	$(GO) vet $(PKGS)
+	$(GO) test -count=1 -timeout 15m $(PKGS)
+
+race: deps
+	$(GO) test -count=1 -race -timeout 20m ./dare/... ./chunkstore/... ./keyring/... ./object/... ./fs/...
+
+lint:
+	$(GO) vet $(PKGS)
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+
+bench-deps:
+	./scripts/deps.sh bench
+
+bench: build
+	$(GO) test -run XXX -bench . -benchtime 2s ./dare/ ./chunkstore/
+
+soak: deps
+	SSEFS_SOAK=1 $(GO) test -count=1 -timeout 60m -run 'Soak|RandomOps' ./fs/
+
+clean:
+	rm -rf bin

@@ -1,0 +1,184 @@
+package chunkstore
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+)
+
+// Dir stores one file per part under root, at root/xx/yy/<id as 16 hex
+// digits> where xx and yy are the id's lowest and second-lowest bytes, so
+// sequential ids spread over 65,536 shard directories. It is safe for
+// concurrent use.
+type Dir struct {
+	root   string
+	fds    *fdCache
+	closed atomic.Bool
+
+	shards sync.Map // shard dir path → struct{}: known to exist
+
+	mu    sync.Mutex
+	dirty map[string]struct{} // directories whose new entries (shard dirs) are not yet fsynced
+}
+
+// OpenDir opens the part directory root, creating it (0700) if missing.
+func OpenDir(root string) (*Dir, error) {
+	d := &Dir{root: root, fds: newFDCache(fdCacheSize), dirty: make(map[string]struct{})}
+	switch err := os.Mkdir(root, 0o700); {
+	case err == nil:
+		d.dirty[filepath.Dir(root)] = struct{}{}
+	case errors.Is(err, fs.ErrExist):
+		st, err := os.Stat(root)
+		if err != nil {
+			return nil, fmt.Errorf("chunkstore: opening %s: %w", root, err)
+		}
+		if !st.IsDir() {
+			return nil, fmt.Errorf("chunkstore: %s is not a directory", root)
+		}
+	default:
+		return nil, fmt.Errorf("chunkstore: creating %s: %w", root, err)
+	}
+	return d, nil
+}
+
+// shardNames are the two directory levels holding id.
+func shardNames(id PartID) (xx, yy string) {
+	return fmt.Sprintf("%02x", uint8(id)), fmt.Sprintf("%02x", uint8(id>>8))
+}
+
+func (d *Dir) shardDir(id PartID) string {
+	xx, yy := shardNames(id)
+	return filepath.Join(d.root, xx, yy)
+}
+
+func (d *Dir) path(id PartID) string {
+	return filepath.Join(d.shardDir(id), id.String())
+}
+
+// ensureShard creates id's shard directories, remembering each parent that
+// gained an entry so Sync can make the new directory durable.
+func (d *Dir) ensureShard(id PartID) error {
+	shard := d.shardDir(id)
+	if _, ok := d.shards.Load(shard); ok {
+		return nil
+	}
+	for _, dir := range []string{filepath.Dir(shard), shard} {
+		switch err := os.Mkdir(dir, 0o700); {
+		case err == nil:
+			d.mu.Lock()
+			d.dirty[filepath.Dir(dir)] = struct{}{}
+			d.mu.Unlock()
+		case !errors.Is(err, fs.ErrExist):
+			return fmt.Errorf("chunkstore: creating shard %s: %w", dir, err)
+		}
+	}
+	d.shards.Store(shard, struct{}{})
+	return nil
+}
+
+// Write stores a sealed part. It refuses to replace an existing file
+// (ErrPartExists) and does not fsync: call Sync before metadata that
+// references the part commits.
+func (d *Dir) Write(id PartID, sealed []byte) error {
+	if d.closed.Load() {
+		return ErrClosed
+	}
+	if err := d.ensureShard(id); err != nil {
+		return err
+	}
+	p := d.path(id)
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%w: %v: %w", ErrPartExists, id, err)
+	}
+	if err != nil {
+		return fmt.Errorf("chunkstore: writing part %v: %w", id, err)
+	}
+	_, err = f.Write(sealed)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(p) // a partial part must not look like a written one
+		return fmt.Errorf("chunkstore: writing part %v: %w", id, err)
+	}
+	return nil
+}
+
+// ReadAt reads raw sealed bytes of a part, with io.ReaderAt semantics,
+// through a small cache of open descriptors.
+func (d *Dir) ReadAt(id PartID, p []byte, off int64) (int, error) {
+	e, err := d.fds.get(id, func() (*os.File, error) {
+		f, err := os.Open(d.path(id))
+		if err != nil {
+			return nil, d.notFound(id, err)
+		}
+		return f, nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	defer d.fds.release(e)
+	n, err := e.f.ReadAt(p, off)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("chunkstore: reading part %v: %w", id, err)
+	}
+	return n, err
+}
+
+// Reader adapts one part to io.ReaderAt, e.g. for ReadPartAt.
+func (d *Dir) Reader(id PartID) io.ReaderAt { return partReader{d, id} }
+
+type partReader struct {
+	d  *Dir
+	id PartID
+}
+
+func (r partReader) ReadAt(p []byte, off int64) (int, error) { return r.d.ReadAt(r.id, p, off) }
+
+// Size is the sealed size of a part.
+func (d *Dir) Size(id PartID) (int64, error) {
+	if d.closed.Load() {
+		return 0, ErrClosed
+	}
+	st, err := os.Stat(d.path(id))
+	if err != nil {
+		return 0, d.notFound(id, err)
+	}
+	return st.Size(), nil
+}
+
+// Remove deletes a part; a missing part is not an error, so garbage
+// collection can be re-run after a crash. The unlink is not fsynced: a part
+// that reappears after power loss is simply collected again.
+func (d *Dir) Remove(id PartID) error {
+	if d.closed.Load() {
+		return ErrClosed
+	}
+	d.fds.forget(id)
+	if err := os.Remove(d.path(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("chunkstore: removing part %v: %w", id, err)
+	}
+	return nil
+}
+
+// Close releases cached descriptors; later calls fail with ErrClosed.
+func (d *Dir) Close() error {
+	d.closed.Store(true)
+	d.fds.close()
+	return nil
+}
+
+// notFound turns a missing file into ErrPartNotFound (still matching
+// fs.ErrNotExist) and wraps anything else with the id.
+func (d *Dir) notFound(id PartID, err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w: %v: %w", ErrPartNotFound, id, err)
+	}
+	return fmt.Errorf("chunkstore: part %v: %w", id, err)
+}

@@ -1,0 +1,19 @@
+package chunkstore
+
+import "errors"
+
+var (
+	// ErrPartNotFound reports a part with no file; the error also matches
+	// fs.ErrNotExist.
+	ErrPartNotFound = errors.New("chunkstore: part not found")
+
+	// ErrPartExists reports a Write to an id that already has a file; part
+	// files are never rewritten. The error also matches fs.ErrExist.
+	ErrPartExists = errors.New("chunkstore: part already exists")
+
+	// ErrClosed reports use of a Dir after Close.
+	ErrClosed = errors.New("chunkstore: dir closed")
+
+	// ErrObjectKey reports an object encryption key that is not 32 bytes.
+	ErrObjectKey = errors.New("chunkstore: object key must be 32 bytes")
+)

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/ssefs/ssefs/control"
+	"github.com/ssefs/ssefs/object"
+)
+
+func init() {
+	register("status", "show a store's state (through its mount if mounted)", runStatus)
+}
+
+// withStore runs live against a mount's control socket when one serves the
+// store at loc, and offline against the store opened directly otherwise.
+func withStore(loc location, ks *keySource, live func(*control.Client) error, offline func(*object.Layer) error) error {
+	c, err := control.Dial(storeSocket(loc.store))
+	if err == nil {
+		return live(c)
+	}
+	if !errors.Is(err, control.ErrNotServing) {
+		return err
+	}
+	st, err := ks.openStore(loc.store)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	l, err := object.Open(st)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	return offline(l)
+}
+
+func runStatus(env *cliEnv, args []string) error {
+	fs := newFlags(env, "status", "[PATH]")
+	storeFlag := fs.String("store", "", "the store or a path in its mount (default: PATH or the current directory)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	var ks keySource
+	ks.register(fs)
+	pos, err := parse(fs, args, 0, 1)
+	if err != nil {
+		return err
+	}
+	loc, err := locateArg(*storeFlag, pos)
+	if err != nil {
+		return err
+	}
+	var s *control.Status
+	err = withStore(loc, &ks,
+		func(c *control.Client) error { return c.Call("GET", "/status", nil, &s) },
+		func(l *object.Layer) (err error) { s, err = storeStatus(l, ""); return })
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(env.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(s)
+	}
+	tw := tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', 0)
+	mounted := s.Mountpoint
+	if mounted == "" {
+		mounted = "(not mounted)"
+	}
+	kms := "unsealed"
+	if s.KMSSealed {
+		kms = "SEALED"
+	}
+	ratio := 0.0
+	if s.PlainBytes > 0 {
+		ratio = float64(s.StoredBytes) / float64(s.PlainBytes)
+	}
+	fmt.Fprintf(tw, "store\t%s\nstore id\t%s\nmounted on\t%s\ncipher\t%s\nobject lock\t%v\n", s.Store, s.StoreID, mounted, s.Cipher, s.ObjectLock)
+	fmt.Fprintf(tw, "kms\t%s, %s, %d keys\n", s.KMS, kms, s.Keys)
+	fmt.Fprintf(tw, "objects\t%d (%d files, %d deleted)\nversions\t%d\n", s.Objects, s.Files, s.Deleted, s.Versions)
+	fmt.Fprintf(tw, "plaintext\t%s\nstored\t%s in %d part files + %d inline parts (%.2fx)\n",
+		humanBytes(s.PlainBytes), humanBytes(s.StoredBytes), s.PartFiles, s.InlineParts, ratio)
+	return tw.Flush()
+}
+
+// locateArg resolves the store of a store-wide command from --store, a
+// positional path, or the current directory.
+func locateArg(storeFlag string, pos []string) (location, error) {
+	switch {
+	case storeFlag != "":
+		return locate(storeFlag)
+	case len(pos) > 0:
+		return locate(pos[0])
+	}
+	return locate(".")
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

@@ -1,0 +1,53 @@
+package dare
+
+import (
+	"crypto/cipher"
+	"crypto/rand"
+	"fmt"
+)
+
+// Encrypt seals plaintext as one DARE 2.0 stream under a fresh random nonce,
+// so the same key may seal many streams (see docs/FORMAT.md for the bound).
+// Empty plaintext gives an empty stream, as in sio.
+func Encrypt(c Cipher, key []byte, plaintext []byte) ([]byte, error) {
+	var nonce [12]byte
+	if _, err := rand.Read(nonce[:]); err != nil {
+		return nil, fmt.Errorf("dare: reading random nonce: %w", err)
+	}
+	return encryptWithNonce(c, key, &nonce, plaintext)
+}
+
+// encryptWithNonce is Encrypt with a caller-chosen stream nonce; tests use it
+// to compare bytes with sio.
+func encryptWithNonce(c Cipher, key []byte, nonce *[12]byte, plaintext []byte) ([]byte, error) {
+	if !c.valid() {
+		return nil, fmt.Errorf("%w: 0x%02x", ErrUnsupportedCipher, uint8(c))
+	}
+	size := EncryptedSize(int64(len(plaintext)))
+	if size < 0 {
+		return nil, fmt.Errorf("%w: %d bytes exceed the format's limit", ErrFormat, len(plaintext))
+	}
+	l, err := layoutOf(size)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, size)
+	err = forRanges(c, key, l.packages, func(aead cipher.AEAD, lo, hi int64) error {
+		for i := lo; i < hi; i++ {
+			n := l.payloadLen(i)
+			pkg := out[l.encOffset(i):][:n+Overhead]
+			h := header(pkg[:HeaderSize])
+			h.setVersion()
+			h.setCipher(c)
+			h.setPayloadLen(n)
+			h.setNonce(nonce, i == l.packages-1)
+			an := h.aeadNonce(uint32(i))
+			aead.Seal(pkg[HeaderSize:HeaderSize], an[:], plaintext[i*PackageSize:][:n], h.AAD())
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

@@ -1,0 +1,81 @@
+package fs
+
+import (
+	"context"
+	"errors"
+	"io"
+	"syscall"
+
+	gofs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/ssefs/ssefs/object"
+)
+
+// Handle is an open file descriptor; every handle of a file shares the
+// file's content state, so writes through one are visible through all.
+type Handle struct {
+	f *object.File
+}
+
+var (
+	_ = (gofs.FileReader)((*Handle)(nil))
+	_ = (gofs.FileWriter)((*Handle)(nil))
+	_ = (gofs.FileFlusher)((*Handle)(nil))
+	_ = (gofs.FileFsyncer)((*Handle)(nil))
+	_ = (gofs.FileReleaser)((*Handle)(nil))
+	_ = (gofs.FileAllocater)((*Handle)(nil))
+)
+
+// Read decrypts the requested range; a failed authentication is EIO.
+func (h *Handle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	n, err := h.f.ReadAt(dest, off)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, toErrno(ctx, "read", err)
+	}
+	return fuse.ReadResultData(dest[:n]), 0
+}
+
+// Write buffers data; it becomes a version at flush or fsync.
+func (h *Handle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
+	n, err := h.f.WriteAt(data, off)
+	if err != nil {
+		return uint32(n), toErrno(ctx, "write", err)
+	}
+	return uint32(n), 0
+}
+
+// Flush runs on every close(2) of a descriptor: it commits a new version
+// if the content changed.
+func (h *Handle) Flush(ctx context.Context) syscall.Errno {
+	return toErrno(ctx, "flush", h.f.Commit())
+}
+
+// Fsync commits and makes the commit durable.
+func (h *Handle) Fsync(ctx context.Context, flags uint32) syscall.Errno {
+	return toErrno(ctx, "fsync", h.f.Sync())
+}
+
+// Release drops the handle's reference to the content state.
+func (h *Handle) Release(ctx context.Context) syscall.Errno {
+	return toErrno(ctx, "release", h.f.Release())
+}
+
+// fallocate(2) modes that ssefs supports.
+const fallocKeepSize = 0x01
+
+// Allocate implements fallocate modes 0 and FALLOC_FL_KEEP_SIZE. Space is
+// not reserved (parts are written on commit), but a size extension is real:
+// the new range reads as zeros and stores nothing, like a hole.
+func (h *Handle) Allocate(ctx context.Context, off uint64, size uint64, mode uint32) syscall.Errno {
+	switch mode {
+	case 0:
+		if end := int64(off + size); end > h.f.Size() {
+			return toErrno(ctx, "fallocate", h.f.Truncate(end))
+		}
+		return 0
+	case fallocKeepSize:
+		return 0
+	}
+	return syscall.EOPNOTSUPP
+}

@@ -1,0 +1,229 @@
+package object
+
+import (
+	"errors"
+	"fmt"
+	"syscall"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Attr is what getattr shows: the inode record, with size and mtime of
+// uncommitted writes when the file is open.
+func (l *Layer) Attr(ino Ino) (*Inode, error) {
+	n, err := l.Inode(ino)
+	if err != nil {
+		return nil, err
+	}
+	if f := l.openState(ino); f != nil {
+		f.mu.RLock()
+		n.Size, n.Mtime = f.size, f.mtime
+		f.mu.RUnlock()
+	}
+	return n, nil
+}
+
+// SetAttrArgs lists the attributes to change; nil fields stay as they are.
+type SetAttrArgs struct {
+	Mode  *uint32 // permission bits only
+	UID   *uint32
+	GID   *uint32
+	Atime *int64
+	Mtime *int64
+	Size  *int64
+}
+
+// SetAttr changes attributes. A size change of a regular file is a content
+// change and commits a new version.
+func (l *Layer) SetAttr(ino Ino, a SetAttrArgs) (*Inode, error) {
+	if a.Size != nil {
+		f, err := l.OpenFile(ino)
+		if err != nil {
+			return nil, err
+		}
+		err = f.Truncate(*a.Size)
+		if err == nil {
+			err = f.Commit()
+		}
+		if rerr := f.Release(); err == nil {
+			err = rerr
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	var out *Inode
+	err := l.mutate(func(txn *badger.Txn) error {
+		n, err := l.getInode(txn, ino)
+		if err != nil {
+			return err
+		}
+		now := time.Now().UnixNano()
+		if a.Mode != nil {
+			n.Mode = n.Mode&syscall.S_IFMT | *a.Mode&^uint32(syscall.S_IFMT)
+		}
+		if a.UID != nil {
+			n.UID = *a.UID
+		}
+		if a.GID != nil {
+			n.GID = *a.GID
+		}
+		if a.Atime != nil {
+			n.Atime = *a.Atime
+		}
+		if a.Mtime != nil {
+			n.Mtime = *a.Mtime
+			if f := l.openState(ino); f != nil {
+				f.mu.Lock()
+				f.mtime = *a.Mtime
+				f.mu.Unlock()
+			}
+		}
+		n.Ctime = now
+		out = n
+		return l.putInode(txn, n)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return l.Attr(out.Ino)
+}
+
+// Xattr flags, as setxattr(2).
+const (
+	XattrCreate  = 1
+	XattrReplace = 2
+)
+
+// GetXattr returns one extended attribute.
+func (l *Layer) GetXattr(ino Ino, name string) ([]byte, error) {
+	var out []byte
+	err := l.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(xattrKey(ino, name))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return ErrNoData
+		}
+		if err != nil {
+			return err
+		}
+		out, err = item.ValueCopy(nil)
+		return err
+	})
+	return out, err
+}
+
+// SetXattr stores one extended attribute; the metadata database keeps it
+// encrypted at rest like every other record.
+func (l *Layer) SetXattr(ino Ino, name string, value []byte, flags uint32) error {
+	if len(value) > MaxXattrSize {
+		return ErrTooBig
+	}
+	if name == "" || len(name) > MaxNameLen {
+		return ErrInvalid
+	}
+	return l.mutate(func(txn *badger.Txn) error {
+		n, err := l.getInode(txn, ino)
+		if err != nil {
+			return err
+		}
+		_, err = txn.Get(xattrKey(ino, name))
+		exists := err == nil
+		if err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
+			return err
+		}
+		if flags&XattrCreate != 0 && exists {
+			return ErrExists
+		}
+		if flags&XattrReplace != 0 && !exists {
+			return ErrNoData
+		}
+		if err := txn.Set(xattrKey(ino, name), append([]byte(nil), value...)); err != nil {
+			return err
+		}
+		n.Ctime = time.Now().UnixNano()
+		return l.putInode(txn, n)
+	})
+}
+
+// RemoveXattr deletes one extended attribute.
+func (l *Layer) RemoveXattr(ino Ino, name string) error {
+	return l.mutate(func(txn *badger.Txn) error {
+		if _, err := txn.Get(xattrKey(ino, name)); errors.Is(err, badger.ErrKeyNotFound) {
+			return ErrNoData
+		} else if err != nil {
+			return err
+		}
+		return txn.Delete(xattrKey(ino, name))
+	})
+}
+
+// ListXattr returns the names of all extended attributes of ino.
+func (l *Layer) ListXattr(ino Ino) ([]string, error) {
+	var names []string
+	prefix := inoKey(pfxXattr, ino)
+	err := l.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			names = append(names, string(it.Item().Key()[len(prefix):]))
+		}
+		return nil
+	})
+	return names, err
+}
+
+// Stats summarises the store for `ssefs status` and statfs.
+type Stats struct {
+	Objects       int64 // inodes
+	Files         int64 // regular files with a name
+	Versions      int64 // version records, delete markers included
+	PlainBytes    int64 // sum of current sizes of regular files
+	StoredBytes   int64 // bytes of part files plus inline parts
+	PartFiles     int64
+	InlineParts   int64
+	DeletedObject int64 // objects whose current version is a delete marker
+}
+
+// Stats walks the metadata; it costs a full scan, so it serves admin
+// commands, not hot paths.
+func (l *Layer) Stats() (Stats, error) {
+	var s Stats
+	err := l.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			item := it.Item()
+			switch item.Key()[0] {
+			case pfxInode:
+				s.Objects++
+				var n Inode
+				if err := item.Value(n.UnmarshalBinary); err != nil {
+					return err
+				}
+				if isReg(n.Mode) && n.Nlink > 0 {
+					s.Files++
+					s.PlainBytes += n.Size
+				}
+			case pfxVersion:
+				s.Versions++
+			case pfxInline:
+				s.InlineParts++
+				s.StoredBytes += item.ValueSize()
+			case pfxDeleted:
+				s.DeletedObject++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return s, fmt.Errorf("object: scanning metadata: %w", err)
+	}
+	bytes, parts, err := l.st.Parts.Usage()
+	if err != nil {
+		return s, err
+	}
+	s.StoredBytes += bytes
+	s.PartFiles = parts
+	return s, nil
+}

@@ -1,0 +1,527 @@
+package object
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/ssefs/ssefs/chunkstore"
+	"github.com/ssefs/ssefs/dare"
+	"github.com/ssefs/ssefs/keyring"
+)
+
+// Tunables of the content path.
+const (
+	// InlineMax is the largest file whose content is kept inside the metadata
+	// database: committing it costs one Badger write instead of a part file
+	// and an fsync, which is what makes small-file work fast.
+	InlineMax = 64 << 10
+	// partChunks bounds a part: 64 chunks = 4 MiB of plaintext.
+	partChunks = 64
+	// maxDirty is how much plaintext one file buffers before it is encrypted
+	// into parts (not yet committed), bounding memory for any write pattern.
+	maxDirty = 256 * ChunkSize
+)
+
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, ChunkSize); return &b }}
+
+func getChunk() []byte {
+	b := *chunkPool.Get().(*[]byte)
+	clear(b)
+	return b
+}
+
+func putChunk(b []byte) { chunkPool.Put(&b) }
+
+// File is the content state of an open regular file, shared by all of its
+// open handles. Writes go to whole-chunk buffers; Commit encrypts them into
+// new parts and records a new version. No stored part is ever rewritten.
+type File struct {
+	l   *Layer
+	ino Ino
+	oek keyring.ObjectKey
+
+	mu      sync.RWMutex
+	refs    int
+	base    uint64 // committed version this state started from
+	runs    []Run  // extents: committed ones overlaid with spilled ones
+	size    int64
+	mtime   int64
+	dirty   map[uint64][]byte // chunk index → ChunkSize plaintext buffer
+	pending []uint64          // part files written since the last commit
+	inline  map[uint64][]byte // sealed inline parts: pending, or read cache
+	// pendingInline marks the inline parts spilled since the last commit.
+	pendingInline map[uint64]bool
+	modified      bool
+}
+
+// OpenFile returns the shared content state of a regular file, loading and
+// authenticating its current version. Each call must be matched by Release.
+func (l *Layer) OpenFile(ino Ino) (*File, error) {
+	l.filesMu.Lock()
+	defer l.filesMu.Unlock()
+	if f, ok := l.files[ino]; ok {
+		f.refs++
+		return f, nil
+	}
+	n, err := l.Inode(ino)
+	if err != nil {
+		return nil, err
+	}
+	if !isReg(n.Mode) {
+		return nil, ErrInvalid
+	}
+	oek, err := l.objectKey(n)
+	if err != nil {
+		return nil, err
+	}
+	f := &File{l: l, ino: ino, oek: oek, refs: 1, dirty: map[uint64][]byte{}, inline: map[uint64][]byte{}, mtime: n.Mtime}
+	if n.Version != 0 {
+		v, err := l.loadVersion(n, n.Version, oek)
+		if err != nil {
+			return nil, err
+		}
+		f.base, f.runs, f.size = v.ID, v.Runs, v.Size
+	}
+	l.files[ino] = f
+	return f, nil
+}
+
+func (l *Layer) isOpen(ino Ino) bool {
+	l.filesMu.Lock()
+	defer l.filesMu.Unlock()
+	_, ok := l.files[ino]
+	return ok
+}
+
+// openState returns the open content state of ino, if any, without a reference.
+func (l *Layer) openState(ino Ino) *File {
+	l.filesMu.Lock()
+	defer l.filesMu.Unlock()
+	return l.files[ino]
+}
+
+// loadVersion reads and authenticates one version record.
+func (l *Layer) loadVersion(n *Inode, id uint64, oek keyring.ObjectKey) (*Version, error) {
+	var v Version
+	err := l.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(versionKey(n.Ino, id))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return fmt.Errorf("object %d version %d: %w", n.Ino, id, ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		return item.Value(v.UnmarshalBinary)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if v.Deleted() {
+		return &v, nil
+	}
+	if !v.Verify(oek[:], n.Ino) {
+		return nil, fmt.Errorf("object %d version %d: %w", n.Ino, id, ErrCorrupt)
+	}
+	return &v, nil
+}
+
+// Release drops one reference; the last one commits and forgets the state.
+func (f *File) Release() error {
+	f.l.filesMu.Lock()
+	f.refs--
+	last := f.refs == 0
+	f.l.filesMu.Unlock()
+	if !last {
+		return nil
+	}
+	err := f.Commit()
+	f.l.filesMu.Lock()
+	if f.refs == 0 {
+		delete(f.l.files, f.ino)
+	}
+	f.l.filesMu.Unlock()
+	f.mu.Lock()
+	for c, b := range f.dirty {
+		putChunk(b)
+		delete(f.dirty, c)
+	}
+	f.mu.Unlock()
+	return errors.Join(err, f.l.retireIfUnlinked(f.ino))
+}
+
+// Size is the file's size including uncommitted writes.
+func (f *File) Size() int64 {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.size
+}
+
+// Mtime is the modification time including uncommitted writes.
+func (f *File) Mtime() int64 {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.mtime
+}
+
+// partReader is an io.ReaderAt over one sealed part, wherever it lives.
+func (f *File) partReader(r Run) (io.ReaderAt, error) {
+	if !r.Inline {
+		return dirPart{f.l.st.Parts, chunkstore.PartID(r.Part)}, nil
+	}
+	if b, ok := f.inline[r.Part]; ok {
+		return bytes.NewReader(b), nil
+	}
+	var b []byte
+	err := f.l.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(inlineKey(r.Part))
+		if err != nil {
+			return fmt.Errorf("object %d inline part %d: %w", f.ino, r.Part, err)
+		}
+		b, err = item.ValueCopy(nil)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return bytes.NewReader(b), nil
+}
+
+type dirPart struct {
+	d  *chunkstore.Dir
+	id chunkstore.PartID
+}
+
+func (p dirPart) ReadAt(b []byte, off int64) (int, error) { return p.d.ReadAt(p.id, b, off) }
+
+// readStored fills dst with plaintext of chunks starting at chunk c, offset
+// within in the first chunk, from the extent map only (not dirty buffers).
+// dst must not extend past the run containing c, nor past one chunk if c is
+// unmapped. Bytes beyond what the part holds read as zeros.
+func (f *File) readStored(dst []byte, c uint64, within int64) error {
+	i := findRun(f.runs, c)
+	if i < 0 {
+		clear(dst)
+		return nil
+	}
+	r := f.runs[i]
+	off := int64(r.PartChunk+uint32(c-r.Chunk))*ChunkSize + within
+	n := min(int64(len(dst)), max(r.PartLen-off, 0))
+	if n > 0 {
+		ra, err := f.partReader(r)
+		if err != nil {
+			return err
+		}
+		got, err := chunkstore.ReadPartAt(f.oek[:], chunkstore.PartID(r.Part), ra, dare.EncryptedSize(r.PartLen), dst[:n], off)
+		if err != nil && !(errors.Is(err, io.EOF) && int64(got) == n) {
+			return fmt.Errorf("object %d part %d at %d: %w", f.ino, r.Part, off, err)
+		}
+	}
+	clear(dst[n:])
+	return nil
+}
+
+// ReadAt reads plaintext at off. It never returns bytes that did not
+// authenticate: a failed part is an error for the whole read.
+func (f *File) ReadAt(p []byte, off int64) (int, error) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if off >= f.size {
+		return 0, io.EOF
+	}
+	end := min(off+int64(len(p)), f.size)
+	pos := off
+	for pos < end {
+		c := chunkOf(pos)
+		within := pos - int64(c)*ChunkSize
+		if b, ok := f.dirty[c]; ok {
+			n := copy(p[pos-off:end-off], b[within:])
+			pos += int64(n)
+			continue
+		}
+		// Extend the span over following chunks of the same run that are
+		// not dirty, so one call decrypts them together.
+		spanEnd := min(end, int64(c+1)*ChunkSize)
+		if i := findRun(f.runs, c); i >= 0 {
+			last := chunkOf(end - 1)
+			for next := c + 1; next <= last && next < f.runs[i].End(); next++ {
+				if _, d := f.dirty[next]; d {
+					break
+				}
+				spanEnd = min(end, int64(next+1)*ChunkSize)
+			}
+		}
+		if err := f.readStored(p[pos-off:spanEnd-off], c, within); err != nil {
+			return int(pos - off), err
+		}
+		pos = spanEnd
+	}
+	n := int(end - off)
+	if end == f.size && n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// dirtyChunk returns the buffer of chunk c, creating it from stored content
+// unless the caller is about to overwrite all of its valid bytes.
+func (f *File) dirtyChunk(c uint64, ws, we int64) ([]byte, error) {
+	if b, ok := f.dirty[c]; ok {
+		return b, nil
+	}
+	b := getChunk()
+	start := int64(c) * ChunkSize
+	validEnd := min(start+ChunkSize, f.size)
+	if start < validEnd && (ws > start || we < validEnd) {
+		if err := f.readStored(b, c, 0); err != nil {
+			putChunk(b)
+			return nil, err
+		}
+		clear(b[validEnd-start:])
+	}
+	f.dirty[c] = b
+	return b, nil
+}
+
+// WriteAt writes p at off into chunk buffers, spilling them into parts when
+// too much is buffered.
+func (f *File) WriteAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, ErrInvalid
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	pos, end := off, off+int64(len(p))
+	for pos < end {
+		c := chunkOf(pos)
+		start := int64(c) * ChunkSize
+		wend := min(end, start+ChunkSize)
+		b, err := f.dirtyChunk(c, pos, wend)
+		if err != nil {
+			return int(pos - off), err
+		}
+		copy(b[pos-start:], p[pos-off:wend-off])
+		pos = wend
+		if pos > f.size {
+			f.size = pos
+		}
+	}
+	f.mtime = time.Now().UnixNano()
+	f.modified = true
+	if len(f.dirty)*ChunkSize >= maxDirty {
+		if err := f.spill(false); err != nil {
+			return len(p), err
+		}
+	}
+	return len(p), nil
+}
+
+// Truncate sets the size. Shrinking into the middle of a chunk rewrites that
+// chunk with a zeroed tail, so bytes past the end can never reappear.
+func (f *File) Truncate(size int64) error {
+	if size < 0 {
+		return ErrInvalid
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if size < f.size {
+		keep := chunksFor(size)
+		for c, b := range f.dirty {
+			if c >= keep {
+				putChunk(b)
+				delete(f.dirty, c)
+			}
+		}
+		if within := size % ChunkSize; within != 0 {
+			c := chunkOf(size)
+			b, err := f.dirtyChunk(c, 0, 0)
+			if err != nil {
+				return err
+			}
+			clear(b[within:])
+		}
+		f.runs = truncateRuns(f.runs, keep)
+	}
+	f.size = size
+	f.mtime = time.Now().UnixNano()
+	f.modified = true
+	return nil
+}
+
+// spill encrypts every dirty chunk into new parts and maps them into the
+// extents. final marks the spill of a commit, when a small file may go inline.
+func (f *File) spill(final bool) error {
+	if len(f.dirty) == 0 {
+		return nil
+	}
+	chunks := make([]uint64, 0, len(f.dirty))
+	for c := range f.dirty {
+		chunks = append(chunks, c)
+	}
+	sort.Slice(chunks, func(i, j int) bool { return chunks[i] < chunks[j] })
+	inline := final && f.size <= InlineMax
+	for len(chunks) > 0 {
+		n := 1
+		for n < len(chunks) && n < partChunks && chunks[n] == chunks[n-1]+1 {
+			n++
+		}
+		group := chunks[:n]
+		chunks = chunks[n:]
+		plain := make([]byte, 0, n*ChunkSize)
+		for _, c := range group {
+			valid := min(ChunkSize, f.size-int64(c)*ChunkSize)
+			plain = append(plain, f.dirty[c][:valid]...)
+		}
+		id, err := f.l.nextPart()
+		if err != nil {
+			return err
+		}
+		sealed, err := chunkstore.SealPart(f.l.cipher, f.oek[:], chunkstore.PartID(id), plain)
+		if err != nil {
+			return fmt.Errorf("object %d: sealing part: %w", f.ino, err)
+		}
+		if inline {
+			if f.pendingInline == nil {
+				f.pendingInline = map[uint64]bool{}
+			}
+			f.inline[id] = sealed
+			f.pendingInline[id] = true
+		} else {
+			if err := f.l.st.Parts.Write(chunkstore.PartID(id), sealed); err != nil {
+				return fmt.Errorf("object %d: %w", f.ino, err)
+			}
+			f.pending = append(f.pending, id)
+		}
+		f.runs = overlay(f.runs, Run{Chunk: group[0], Count: uint32(n), Part: id, PartLen: int64(len(plain)), Inline: inline})
+		for _, c := range group {
+			putChunk(f.dirty[c])
+			delete(f.dirty, c)
+		}
+	}
+	return nil
+}
+
+// Commit makes the file's current content a new version: parts first, made
+// durable, then one metadata transaction that references them. Nothing is
+// done when the content did not change since the last commit.
+func (f *File) Commit() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.modified {
+		return nil
+	}
+	if err := f.spill(true); err != nil {
+		return err
+	}
+	ids := make([]chunkstore.PartID, len(f.pending))
+	for i, id := range f.pending {
+		ids[i] = chunkstore.PartID(id)
+	}
+	if err := f.l.st.Parts.Sync(ids...); err != nil {
+		return fmt.Errorf("object %d: syncing parts: %w", f.ino, err)
+	}
+	now := time.Now().UnixNano()
+	v := &Version{Size: f.size, Mtime: f.mtime, Runs: append([]Run(nil), f.runs...)}
+	live := partsOf(v.Runs)
+	err := f.l.mutate(func(txn *badger.Txn) error {
+		n, err := f.l.getInode(txn, f.ino)
+		if err != nil {
+			return err
+		}
+		v.ID = nextVersionID(n.Version, now)
+		v.Seal(f.oek[:], f.ino)
+		b, _ := v.MarshalBinary()
+		if err := txn.Set(versionKey(f.ino, v.ID), b); err != nil {
+			return err
+		}
+		for id, sealed := range f.inline {
+			if live[id] && f.pendingInline[id] {
+				if err := txn.Set(inlineKey(id), sealed); err != nil {
+					return err
+				}
+			}
+		}
+		n.Version, n.Size, n.Mtime, n.Ctime = v.ID, v.Size, v.Mtime, now
+		return f.l.putInode(txn, n)
+	})
+	if err != nil {
+		return fmt.Errorf("object %d: committing version: %w", f.ino, err)
+	}
+	// Parts spilled and then overwritten before this commit belong to no
+	// version: free them now.
+	for _, id := range f.pending {
+		if !live[id] {
+			f.l.st.Parts.Remove(chunkstore.PartID(id))
+		}
+	}
+	for id := range f.inline {
+		if !live[id] {
+			delete(f.inline, id)
+		}
+	}
+	f.pending = f.pending[:0]
+	f.pendingInline = nil
+	f.base = v.ID
+	f.modified = false
+	return nil
+}
+
+// Sync commits and makes the commit durable, for fsync(2).
+func (f *File) Sync() error {
+	if err := f.Commit(); err != nil {
+		return err
+	}
+	if err := f.l.db.Sync(); err != nil {
+		return fmt.Errorf("object %d: syncing metadata: %w", f.ino, err)
+	}
+	return nil
+}
+
+// retireIfUnlinked finishes the unlink of an object whose last name went
+// while it was open: an object that never held content is deleted, one that
+// did keeps its versions behind a delete marker.
+func (l *Layer) retireIfUnlinked(ino Ino) error {
+	if l.isOpen(ino) {
+		return nil
+	}
+	return l.mutate(func(txn *badger.Txn) error {
+		n, err := l.getInode(txn, ino)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		if err != nil || n.Nlink > 0 {
+			return err
+		}
+		if n.Version == 0 {
+			if err := txn.Delete(inoKey(pfxDeleted, ino)); err != nil {
+				return err
+			}
+			return l.purgeObject(txn, n)
+		}
+		if cur, err := l.versionFlags(txn, n); err != nil || cur&VersionDeleteMarker != 0 {
+			return err
+		}
+		if err := l.addDeleteMarker(txn, n, time.Now().UnixNano()); err != nil {
+			return err
+		}
+		return l.putInode(txn, n)
+	})
+}
+
+func (l *Layer) versionFlags(txn *badger.Txn, n *Inode) (uint8, error) {
+	item, err := txn.Get(versionKey(n.Ino, n.Version))
+	if err != nil {
+		return 0, fmt.Errorf("object %d version %d: %w", n.Ino, n.Version, err)
+	}
+	var v Version
+	if err := item.Value(v.UnmarshalBinary); err != nil {
+		return 0, err
+	}
+	return v.Flags, nil
+}

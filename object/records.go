@@ -1,0 +1,240 @@
+package object
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"io"
+)
+
+// Ino identifies an object (a file, directory, symlink or special file). It
+// is the inode number the mount shows and the object id that keys are bound
+// to; ids are allocated from a Badger sequence and never reused.
+type Ino uint64
+
+// RootIno is the root directory of every store.
+const RootIno Ino = 1
+
+// recordVersion1 is the first byte of every record this code writes.
+const recordVersion1 = 1
+
+// SSE describes how an object's key is protected. Domain and KeyName are
+// public; SealedDEK and SealedOEK are ciphertext.
+type SSE struct {
+	Domain    string // keyring.Domain*: "SSE-S3", "SSE-KMS", "SSE-C"
+	KeyName   string // the KMS key; empty for SSE-C
+	SealedDEK []byte // the KMS's ciphertext of the DEK (nil for SSE-C)
+	SealedOEK []byte // keyring.SealedKey, marshalled
+}
+
+// Inode is the metadata record of an object, key "i"+ino.
+type Inode struct {
+	Ino     Ino
+	Mode    uint32 // type and permission bits, as in stat(2)
+	UID     uint32
+	GID     uint32
+	Nlink   uint32
+	Rdev    uint32
+	Atime   int64 // unix nanoseconds
+	Mtime   int64
+	Ctime   int64
+	Size    int64  // size of the current version (regular files), target length (symlinks)
+	Version uint64 // current version id of a regular file; 0 before the first commit
+	Target  string // symlink target
+	SSE     SSE
+}
+
+// MarshalBinary encodes the record; see docs/FORMAT.md "inode record".
+func (n *Inode) MarshalBinary() ([]byte, error) {
+	e := make(enc, 0, 96+len(n.Target)+len(n.SSE.SealedDEK)+len(n.SSE.SealedOEK))
+	e.u8(recordVersion1)
+	e.u64(uint64(n.Ino))
+	e.u32(n.Mode)
+	e.u32(n.UID)
+	e.u32(n.GID)
+	e.u32(n.Nlink)
+	e.u32(n.Rdev)
+	e.i64(n.Atime)
+	e.i64(n.Mtime)
+	e.i64(n.Ctime)
+	e.i64(n.Size)
+	e.u64(n.Version)
+	e.str(n.Target)
+	e.str(n.SSE.Domain)
+	e.str(n.SSE.KeyName)
+	e.bytes(n.SSE.SealedDEK)
+	e.bytes(n.SSE.SealedOEK)
+	return e, nil
+}
+
+// UnmarshalBinary decodes what MarshalBinary wrote.
+func (n *Inode) UnmarshalBinary(b []byte) error {
+	d := dec{b: b}
+	if v := d.u8(); d.err == nil && v != recordVersion1 {
+		return fmt.Errorf("object: inode record version %d unsupported", v)
+	}
+	n.Ino = Ino(d.u64())
+	n.Mode = d.u32()
+	n.UID = d.u32()
+	n.GID = d.u32()
+	n.Nlink = d.u32()
+	n.Rdev = d.u32()
+	n.Atime = d.i64()
+	n.Mtime = d.i64()
+	n.Ctime = d.i64()
+	n.Size = d.i64()
+	n.Version = d.u64()
+	n.Target = d.str()
+	n.SSE.Domain = d.str()
+	n.SSE.KeyName = d.str()
+	n.SSE.SealedDEK = d.bytes()
+	n.SSE.SealedOEK = d.bytes()
+	if d.err != nil {
+		return fmt.Errorf("object: decoding inode: %w", d.err)
+	}
+	return nil
+}
+
+// Run maps Count consecutive 64 KiB chunks of a file, starting at file chunk
+// Chunk, onto consecutive packages of one part starting at package PartChunk.
+type Run struct {
+	Chunk     uint64
+	Count     uint32
+	Part      uint64
+	PartChunk uint32
+	PartLen   int64 // plaintext length of the whole part, so its sealed size is known
+	Inline    bool  // the sealed part lives in the metadata database, not in parts/
+}
+
+// End is the first chunk after the run.
+func (r Run) End() uint64 { return r.Chunk + uint64(r.Count) }
+
+// Version flags.
+const (
+	VersionDeleteMarker = 1 << 0
+)
+
+// Version is one immutable state of a file's content, key "v"+ino+id.
+// Its size and extents are authenticated (MAC) under a key derived from the
+// object's OEK, because DARE alone cannot notice a part list cut short.
+type Version struct {
+	ID    uint64 // unix nanoseconds of the commit, strictly increasing per object
+	Size  int64
+	Mtime int64
+	Flags uint8
+	Runs  []Run
+	MAC   [32]byte
+}
+
+// Deleted reports whether this version is a delete marker.
+func (v *Version) Deleted() bool { return v.Flags&VersionDeleteMarker != 0 }
+
+func (v *Version) body() enc {
+	e := make(enc, 0, 32+len(v.Runs)*33)
+	e.u8(recordVersion1)
+	e.u64(v.ID)
+	e.i64(v.Size)
+	e.i64(v.Mtime)
+	e.u8(v.Flags)
+	e.u32(uint32(len(v.Runs)))
+	for _, r := range v.Runs {
+		e.u64(r.Chunk)
+		e.u32(r.Count)
+		e.u64(r.Part)
+		e.u32(r.PartChunk)
+		e.i64(r.PartLen)
+		if r.Inline {
+			e.u8(1)
+		} else {
+			e.u8(0)
+		}
+	}
+	return e
+}
+
+// MarshalBinary encodes the record (body ‖ MAC); see docs/FORMAT.md.
+func (v *Version) MarshalBinary() ([]byte, error) {
+	e := v.body()
+	return append(e, v.MAC[:]...), nil
+}
+
+// UnmarshalBinary decodes a version record; it does not verify the MAC.
+func (v *Version) UnmarshalBinary(b []byte) error {
+	d := dec{b: b}
+	if ver := d.u8(); d.err == nil && ver != recordVersion1 {
+		return fmt.Errorf("object: version record version %d unsupported", ver)
+	}
+	v.ID = d.u64()
+	v.Size = d.i64()
+	v.Mtime = d.i64()
+	v.Flags = d.u8()
+	n := d.u32()
+	if d.err == nil && uint64(n)*33 > uint64(len(d.b)) {
+		return fmt.Errorf("object: decoding version: %w", errShort)
+	}
+	v.Runs = make([]Run, n)
+	for i := range v.Runs {
+		r := &v.Runs[i]
+		r.Chunk = d.u64()
+		r.Count = d.u32()
+		r.Part = d.u64()
+		r.PartChunk = d.u32()
+		r.PartLen = d.i64()
+		r.Inline = d.u8() == 1
+	}
+	copy(v.MAC[:], d.take(32))
+	if d.err != nil {
+		return fmt.Errorf("object: decoding version: %w", d.err)
+	}
+	return nil
+}
+
+// versionMACKey derives the key that authenticates version records of one object.
+func versionMACKey(oek []byte) []byte {
+	h := hmac.New(sha256.New, oek)
+	io.WriteString(h, "ssefs version mac v1")
+	return h.Sum(nil)
+}
+
+func (v *Version) computeMAC(oek []byte, ino Ino) [32]byte {
+	h := hmac.New(sha256.New, versionMACKey(oek))
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(ino))
+	h.Write(b[:])
+	h.Write(v.body())
+	var out [32]byte
+	copy(out[:], h.Sum(nil))
+	return out
+}
+
+// Seal sets the MAC binding the version to its object and key.
+func (v *Version) Seal(oek []byte, ino Ino) { v.MAC = v.computeMAC(oek, ino) }
+
+// Verify reports whether the MAC matches; a mismatch means tampering.
+func (v *Version) Verify(oek []byte, ino Ino) bool {
+	want := v.computeMAC(oek, ino)
+	return hmac.Equal(want[:], v.MAC[:])
+}
+
+// Dirent is a directory entry's value, key "d"+parent+name.
+type Dirent struct {
+	Ino  Ino
+	Mode uint32 // type bits only, for readdir without loading the inode
+}
+
+// MarshalBinary encodes the entry.
+func (d Dirent) MarshalBinary() []byte {
+	var b [12]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(d.Ino))
+	binary.BigEndian.PutUint32(b[8:], d.Mode)
+	return b[:]
+}
+
+// UnmarshalDirent decodes an entry.
+func UnmarshalDirent(b []byte) (Dirent, error) {
+	if len(b) != 12 {
+		return Dirent{}, fmt.Errorf("object: dirent of %d bytes: %w", len(b), errShort)
+	}
+	return Dirent{Ino: Ino(binary.BigEndian.Uint64(b)), Mode: binary.BigEndian.Uint32(b[8:])}, nil
+}

@@ -1,0 +1,196 @@
+package store
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"path/filepath"
+
+	"github.com/dgraph-io/badger/v4"
+	"golang.org/x/sys/unix"
+
+	"github.com/ssefs/ssefs/chunkstore"
+	"github.com/ssefs/ssefs/dare"
+	"github.com/ssefs/ssefs/keyring"
+)
+
+// InitOptions chooses what a new store is created with.
+type InitOptions struct {
+	Cipher     dare.Cipher
+	ObjectLock bool
+	KDF        keyring.KDF
+}
+
+// Store is an opened store directory: its config, its metadata database, its
+// part files and its KMS. Only one process may hold a store open.
+type Store struct {
+	Dir    string
+	Config *Config
+	DB     *badger.DB
+	Parts  *chunkstore.Dir
+	KMS    *keyring.Builtin
+	lock   *os.File
+}
+
+// Init creates a new store at dir, protected by mk. It refuses a directory
+// that already holds anything, so a second init can never damage a store.
+func Init(dir string, mk keyring.MasterKey, opts InitOptions) (err error) {
+	if _, err := os.Stat(filepath.Join(dir, ConfigFile)); err == nil {
+		return fmt.Errorf("%w: %s", ErrExists, dir)
+	}
+	created := false
+	switch entries, err := os.ReadDir(dir); {
+	case errors.Is(err, os.ErrNotExist):
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("store: creating %s: %w", dir, err)
+		}
+		created = true
+	case err != nil:
+		return fmt.Errorf("store: reading %s: %w", dir, err)
+	case len(entries) > 0:
+		return fmt.Errorf("store: %s is not empty; refusing to init there", dir)
+	}
+	defer func() {
+		if err == nil {
+			return
+		}
+		// Undo a half-made store so init can be retried; only what we made.
+		for _, name := range []string{MetaDir, PartsDir, KeyringDir, LockFile, ConfigFile + ".tmp"} {
+			os.RemoveAll(filepath.Join(dir, name))
+		}
+		if created {
+			os.Remove(dir)
+		}
+	}()
+	cfg, err := newConfig(opts.Cipher, opts.ObjectLock, opts.KDF)
+	if err != nil {
+		return err
+	}
+	kms, err := keyring.CreateBuiltin(filepath.Join(dir, KeyringDir), mk)
+	if err != nil {
+		return fmt.Errorf("store: creating keyring: %w", err)
+	}
+	kms.Close()
+	parts, err := chunkstore.OpenDir(filepath.Join(dir, PartsDir))
+	if err != nil {
+		return err
+	}
+	parts.Close()
+	db, err := openDB(filepath.Join(dir, MetaDir), mk)
+	if err != nil {
+		return err
+	}
+	if err := db.Close(); err != nil {
+		return fmt.Errorf("store: closing new metadata db: %w", err)
+	}
+	// store.json last: its presence is what makes the directory a store.
+	return writeConfig(dir, cfg)
+}
+
+// Open opens the store at dir with master key mk. A wrong key is reported as
+// keyring.ErrWrongMasterKey before anything is written.
+func Open(dir string, mk keyring.MasterKey) (*Store, error) {
+	cfg, err := LoadConfig(dir)
+	if err != nil {
+		return nil, err
+	}
+	lock, err := lockStore(dir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{Dir: dir, Config: cfg, lock: lock}
+	if s.KMS, err = keyring.OpenBuiltin(filepath.Join(dir, KeyringDir), mk); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store: opening keyring: %w", err)
+	}
+	if s.Parts, err = chunkstore.OpenDir(filepath.Join(dir, PartsDir)); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if s.DB, err = openDB(filepath.Join(dir, MetaDir), mk); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close releases everything Open acquired, syncing metadata first.
+func (s *Store) Close() error {
+	var errs []error
+	if s.DB != nil {
+		if err := s.DB.Sync(); err != nil {
+			errs = append(errs, fmt.Errorf("store: syncing metadata: %w", err))
+		}
+		if err := s.DB.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("store: closing metadata: %w", err))
+		}
+	}
+	if s.Parts != nil {
+		errs = append(errs, s.Parts.Close())
+	}
+	if s.KMS != nil {
+		errs = append(errs, s.KMS.Close())
+	}
+	if s.lock != nil {
+		errs = append(errs, s.lock.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// SocketPath is where a mounted store serves its control socket.
+func (s *Store) SocketPath() string { return filepath.Join(s.Dir, SocketFile) }
+
+func lockStore(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, LockFile), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("store: opening lock file: %w", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%w: %s", ErrLocked, dir)
+		}
+		return nil, fmt.Errorf("store: locking %s: %w", dir, err)
+	}
+	return f, nil
+}
+
+// MetaKey derives the Badger encryption key from the master key, so the
+// metadata is unreadable without the passphrase yet needs no stored secret.
+func MetaKey(mk keyring.MasterKey) []byte {
+	h := hmac.New(sha256.New, mk[:])
+	io.WriteString(h, "ssefs metadata key v1")
+	return h.Sum(nil)
+}
+
+func openDB(path string, mk keyring.MasterKey) (*badger.DB, error) {
+	opts := badger.DefaultOptions(path).
+		WithEncryptionKey(MetaKey(mk)).
+		WithIndexCacheSize(16 << 20).
+		WithBlockCacheSize(32 << 20).
+		WithMemTableSize(16 << 20).
+		WithNumMemtables(2).
+		WithValueThreshold(4 << 10).
+		WithValueLogFileSize(64 << 20).
+		WithNumCompactors(2).
+		WithSyncWrites(false).
+		WithLogger(quietLogger{})
+	db, err := badger.Open(opts)
+	if err != nil {
+		return nil, fmt.Errorf("store: opening metadata db: %w", err)
+	}
+	return db, nil
+}
+
+// quietLogger keeps Badger's info chatter out of the mount's log but lets
+// warnings and errors through.
+type quietLogger struct{}
+
+func (quietLogger) Errorf(f string, a ...interface{})   { log.Printf("badger: error: "+f, a...) }
+func (quietLogger) Warningf(f string, a ...interface{}) { log.Printf("badger: warning: "+f, a...) }
+func (quietLogger) Infof(string, ...interface{})        {}
+func (quietLogger) Debugf(string, ...interface{})       {}
