@@ -90,8 +90,8 @@ func TestRemountPreservesEverything(t *testing.T) {
 	}
 	must(unix.Setxattr(m.path("d0/f0"), "user.colour", []byte("blue"), 0))
 	must(unix.Setxattr(m.path("empty"), "user.big", bytes.Repeat([]byte("x"), 60000), 0))
-	must(os.Chown(m.path("d1/f100"), 1234, 5678))
-	must(os.Chmod(m.path("d2/f4095"), 0o4751))
+	must(os.Chown(m.path("d2/f100"), 1234, 5678))
+	must(os.Chmod(m.path("d0/f4095"), 0o4751))
 	must(syscall.Mkfifo(m.path("fifo"), 0o600))
 	must(os.Symlink("/absolute/target/that/does/not/exist", m.path("dangling")))
 	before := snapshot(t, m.mnt)

@@ -73,6 +73,7 @@ func (s *state) zero() {
 // CreateBuiltin creates a keyring in dir (which must be absent or empty) with the
 // DefaultKeyName key. The verifier is written last: a keyring without one is unfinished.
 func CreateBuiltin(dir string, mk MasterKey) (*Builtin, error) {
+	defer mk.Zero()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("keyring: create: %w", err)
 	}
@@ -107,6 +108,7 @@ func CreateBuiltin(dir string, mk MasterKey) (*Builtin, error) {
 // ErrWrongMasterKey before touching anything; with the right one it first finishes or
 // rolls back an interrupted ChangeMasterKey or DeleteKey.
 func OpenBuiltin(dir string, mk MasterKey) (*Builtin, error) {
+	defer mk.Zero()
 	st, err := load(dir, &mk)
 	if err != nil {
 		return nil, err

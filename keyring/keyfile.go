@@ -174,12 +174,14 @@ const (
 	keyMaterialLen = 32
 )
 
-func (p keyPayload) flags() byte         { return p[0] }
-func (p keyPayload) created() time.Time  { return time.Unix(0, int64(binary.BigEndian.Uint64(p[1:9]))).UTC() }
-func (p keyPayload) material() []byte    { return p[9:41] }
-func (p keyPayload) nameLen() int        { return int(p[41]) }
-func (p keyPayload) nameField() []byte   { return p[42:keyPayloadLen] }
-func (p keyPayload) name() string        { return string(p.nameField()[:p.nameLen()]) }
+func (p keyPayload) flags() byte { return p[0] }
+func (p keyPayload) created() time.Time {
+	return time.Unix(0, int64(binary.BigEndian.Uint64(p[1:9]))).UTC()
+}
+func (p keyPayload) material() []byte       { return p[9:41] }
+func (p keyPayload) nameLen() int           { return int(p[41]) }
+func (p keyPayload) nameField() []byte      { return p[42:keyPayloadLen] }
+func (p keyPayload) name() string           { return string(p.nameField()[:p.nameLen()]) }
 func (p keyPayload) setCreated(t time.Time) { binary.BigEndian.PutUint64(p[1:9], uint64(t.UnixNano())) }
 
 // keyRecord is the decoded content of one key file.

@@ -20,7 +20,7 @@ func (l *Layer) newObjectKey(parent, ino Ino) (SSE, error) {
 	if err != nil {
 		return SSE{}, err
 	}
-	sealed, err := keyring.SealObjectKey(dek.Plaintext, keyring.DomainSSES3, l.storeID, uint64(ino), oek)
+	sealed, err := keyring.SealObjectKey(l.cipher, dek.Plaintext, keyring.DomainSSES3, l.storeID, uint64(ino), oek)
 	if err != nil {
 		return SSE{}, fmt.Errorf("object: sealing key of object %d: %w", ino, err)
 	}

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/ssefs/ssefs/control"
-	ssefs "github.com/ssefs/ssefs/fs"
+	fusefs "github.com/ssefs/ssefs/fs"
 	"github.com/ssefs/ssefs/keyring"
 	"github.com/ssefs/ssefs/object"
 	"github.com/ssefs/ssefs/store"
@@ -175,7 +175,7 @@ func serveMount(env *cliEnv, dir, mnt string, mk keyring.MasterKey, mo mountOpts
 		return err
 	}
 	defer l.Close()
-	server, err := ssefs.Mount(l, mnt, ssefs.MountConfig{AllowOther: mo.allowOther, Debug: mo.debug, Options: mo.options})
+	server, err := fusefs.Mount(l, mnt, fusefs.MountConfig{AllowOther: mo.allowOther, Debug: mo.debug, Options: mo.options})
 	if err != nil {
 		return err
 	}
