@@ -40,6 +40,7 @@ func (j fioJob) args() []string {
 		"--time_based",
 		"--ioengine=psync",
 		"--direct=" + direct,
+		"--invalidate=0", // keep the warm cache prepare filled
 		"--group_reporting",
 		"--output-format=json",
 	}

@@ -121,7 +121,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 				if ctx.Err() != nil {
 					return res, ctx.Err()
 				}
-				env := &wenv{ctx: ctx, cfg: &cfg, mnt: r.dirs.Mnt, tarball: tb, drop: drop, note: note, system: r.sys.Name}
+				env := &wenv{ctx: ctx, cfg: &cfg, mnt: r.dirs.Mnt, tarball: tb, drop: drop, note: note, system: r.sys.Name, plain: r.sys.serve == nil}
 				start := time.Now()
 				figs, err := runOne(&cfg, r.sys, r.dirs, w, env)
 				if err != nil {
@@ -189,7 +189,9 @@ func runOne(c *Config, s *system, d sysDirs, w *workload, env *wenv) ([]figure, 
 		}
 		stopped = false
 	}
-	env.drop()
+	if !w.warm {
+		env.drop()
+	}
 	var before procSample
 	pid := m.pid()
 	if pid != 0 {

@@ -260,7 +260,18 @@ func (n *Node) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
 
 // Getxattr reads an extended attribute.
 func (n *Node) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {
-	v, err := n.l.GetXattr(n.ino, attr)
+	var v []byte
+	var err error
+	if vx, ok, errno := lookupVirtual(attr); errno != 0 {
+		return 0, errno
+	} else if ok {
+		if vx.get == nil {
+			return 0, syscall.ENODATA
+		}
+		v, err = vx.get(ctx, n)
+	} else {
+		v, err = n.l.GetXattr(n.ino, attr)
+	}
 	if err != nil {
 		return 0, toErrno(ctx, "getxattr", err)
 	}
@@ -272,11 +283,27 @@ func (n *Node) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, 
 
 // Setxattr writes an extended attribute.
 func (n *Node) Setxattr(ctx context.Context, attr string, data []byte, flags uint32) syscall.Errno {
+	if vx, ok, errno := lookupVirtual(attr); errno != 0 {
+		return syscall.EPERM
+	} else if ok {
+		if vx.set == nil {
+			return syscall.EPERM
+		}
+		return toErrno(ctx, "setxattr "+attr, vx.set(ctx, n, data))
+	}
 	return toErrno(ctx, "setxattr", n.l.SetXattr(n.ino, attr, data, flags))
 }
 
 // Removexattr deletes an extended attribute.
 func (n *Node) Removexattr(ctx context.Context, attr string) syscall.Errno {
+	if vx, ok, errno := lookupVirtual(attr); errno != 0 {
+		return syscall.EPERM
+	} else if ok {
+		if vx.del == nil {
+			return syscall.EPERM
+		}
+		return toErrno(ctx, "removexattr "+attr, vx.del(ctx, n))
+	}
 	return toErrno(ctx, "removexattr", n.l.RemoveXattr(n.ino, attr))
 }
 

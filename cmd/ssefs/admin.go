@@ -9,13 +9,33 @@ import (
 	"github.com/ssefs/ssefs/object"
 )
 
+// mountCtx is what a control route can reach inside a live mount.
+type mountCtx struct {
+	l      *object.Layer
+	mnt    string
+	server *fuse.Server
+}
+
+// adminRoutes are registered by each command's file in its init(), so a
+// command's client and server sides live together.
+var adminRoutes = map[string]func(*mountCtx) http.Handler{}
+
+func registerRoute(pattern string, h func(*mountCtx) http.Handler) { adminRoutes[pattern] = h }
+
 // newAdminAPI is the control API a mount serves.
 func newAdminAPI(l *object.Layer, mnt string, server *fuse.Server) http.Handler {
+	mc := &mountCtx{l: l, mnt: mnt, server: server}
 	mux := http.NewServeMux()
-	mux.Handle("GET /status", control.Handle(func(struct{}) (*control.Status, error) {
-		return storeStatus(l, mnt)
-	}))
+	for pattern, h := range adminRoutes {
+		mux.Handle(pattern, h(mc))
+	}
 	return mux
+}
+
+func init() {
+	registerRoute("GET /status", func(mc *mountCtx) http.Handler {
+		return control.Handle(func(struct{}) (*control.Status, error) { return storeStatus(mc.l, mc.mnt) })
+	})
 }
 
 // storeStatus gathers the figures `ssefs status` shows, mounted or not.
