@@ -50,7 +50,8 @@ func Mount(l *object.Layer, mnt string, cfg MountConfig) (*fuse.Server, error) {
 			}
 		}
 	}
-	srv, err := gofs.Mount(mnt, NewRoot(l), opts)
+	root := NewRoot(l)
+	srv, err := gofs.Mount(mnt, root, opts)
 	if err != nil {
 		return nil, fmt.Errorf("fs: mounting on %s: %w", mnt, err)
 	}
@@ -58,6 +59,7 @@ func Mount(l *object.Layer, mnt string, cfg MountConfig) (*fuse.Server, error) {
 		srv.Unmount()
 		return nil, fmt.Errorf("fs: waiting for mount on %s: %w", mnt, err)
 	}
+	l.SetNotifier(root.ms.notify)
 	return srv, nil
 }
 

@@ -19,6 +19,7 @@ type Node struct {
 	gofs.Inode
 	l   *object.Layer
 	ino object.Ino
+	ms  *mountState
 }
 
 var (
@@ -41,10 +42,19 @@ var (
 	_ = (gofs.NodeSetxattrer)((*Node)(nil))
 	_ = (gofs.NodeListxattrer)((*Node)(nil))
 	_ = (gofs.NodeRemovexattrer)((*Node)(nil))
+	_ = (gofs.NodeOnForgetter)((*Node)(nil))
 )
 
 // NewRoot returns the root node of a mount of l.
-func NewRoot(l *object.Layer) *Node { return &Node{l: l, ino: object.RootIno} }
+func NewRoot(l *object.Layer) *Node {
+	ms := newMountState()
+	root := &Node{l: l, ino: object.RootIno, ms: ms}
+	ms.register(root)
+	return root
+}
+
+// OnForget runs when the kernel forgets the node.
+func (n *Node) OnForget() { n.ms.forget(n) }
 
 func fillAttr(n *object.Inode, out *fuse.Attr) {
 	out.Ino = uint64(n.Ino)
@@ -66,12 +76,19 @@ func ptime(ns int64) *time.Time {
 
 func (n *Node) child(ctx context.Context, in *object.Inode, out *fuse.EntryOut) *gofs.Inode {
 	fillAttr(in, &out.Attr)
-	node := &Node{l: n.l, ino: in.Ino}
-	return n.NewInode(ctx, node, gofs.StableAttr{Mode: in.Mode & syscall.S_IFMT, Ino: uint64(in.Ino)})
+	node := &Node{l: n.l, ino: in.Ino, ms: n.ms}
+	child := n.NewInode(ctx, node, gofs.StableAttr{Mode: in.Mode & syscall.S_IFMT, Ino: uint64(in.Ino)})
+	if got, ok := child.Operations().(*Node); ok {
+		n.ms.register(got)
+	}
+	return child
 }
 
 // Lookup finds a child by name.
 func (n *Node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	if n.reserved(name) {
+		return n.lookupView(ctx, out), 0
+	}
 	in, err := n.l.Lookup(n.ino, name)
 	if err != nil {
 		return nil, toErrno(ctx, "lookup", err)
@@ -139,6 +156,9 @@ func (n *Node) createArgs(ctx context.Context, mode uint32) object.CreateArgs {
 
 // Create makes and opens a regular file.
 func (n *Node) Create(ctx context.Context, name string, flags uint32, mode uint32, out *fuse.EntryOut) (*gofs.Inode, gofs.FileHandle, uint32, syscall.Errno) {
+	if n.reserved(name) {
+		return nil, nil, 0, syscall.EPERM
+	}
 	in, err := n.l.Create(n.ino, name, n.createArgs(ctx, mode|syscall.S_IFREG))
 	if err != nil {
 		return nil, nil, 0, toErrno(ctx, "create", err)
@@ -161,6 +181,9 @@ func (n *Node) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32,
 
 // Mkdir makes a directory.
 func (n *Node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	if n.reserved(name) {
+		return nil, syscall.EPERM
+	}
 	in, err := n.l.Create(n.ino, name, n.createArgs(ctx, mode|syscall.S_IFDIR))
 	if err != nil {
 		return nil, toErrno(ctx, "mkdir", err)
@@ -170,6 +193,9 @@ func (n *Node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.En
 
 // Mknod makes a fifo, socket or device node.
 func (n *Node) Mknod(ctx context.Context, name string, mode uint32, dev uint32, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	if n.reserved(name) {
+		return nil, syscall.EPERM
+	}
 	a := n.createArgs(ctx, mode)
 	a.Rdev = dev
 	in, err := n.l.Create(n.ino, name, a)
@@ -181,6 +207,9 @@ func (n *Node) Mknod(ctx context.Context, name string, mode uint32, dev uint32, 
 
 // Symlink makes a symbolic link.
 func (n *Node) Symlink(ctx context.Context, target, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	if n.reserved(name) {
+		return nil, syscall.EPERM
+	}
 	a := n.createArgs(ctx, syscall.S_IFLNK|0o777)
 	a.Target = target
 	in, err := n.l.Create(n.ino, name, a)
@@ -201,6 +230,9 @@ func (n *Node) Readlink(ctx context.Context) ([]byte, syscall.Errno) {
 
 // Link adds a hard link to target under name.
 func (n *Node) Link(ctx context.Context, target gofs.InodeEmbedder, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	if n.reserved(name) {
+		return nil, syscall.EPERM
+	}
 	t, ok := target.(*Node)
 	if !ok {
 		return nil, syscall.EXDEV
@@ -227,9 +259,15 @@ func (n *Node) Rmdir(ctx context.Context, name string) syscall.Errno {
 
 // Rename moves a name, with renameat2 flags.
 func (n *Node) Rename(ctx context.Context, name string, newParent gofs.InodeEmbedder, newName string, flags uint32) syscall.Errno {
+	if n.reserved(name) {
+		return syscall.EPERM
+	}
 	np, ok := newParent.(*Node)
 	if !ok {
 		return syscall.EXDEV
+	}
+	if np.reserved(newName) {
+		return syscall.EPERM
 	}
 	return toErrno(ctx, "rename", n.l.Rename(n.ino, name, np.ino, newName, flags))
 }

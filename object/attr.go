@@ -38,12 +38,16 @@ type SetAttrArgs struct {
 // change and commits a new version.
 func (l *Layer) SetAttr(ino Ino, a SetAttrArgs) (*Inode, error) {
 	if a.Size != nil {
+		// A truncate through an open file (ftruncate, open with O_TRUNC)
+		// belongs to that open's version, committed at close; a truncate
+		// by path is a version of its own.
+		open := l.openState(ino) != nil
 		f, err := l.OpenFile(ino)
 		if err != nil {
 			return nil, err
 		}
 		err = f.Truncate(*a.Size)
-		if err == nil {
+		if err == nil && !open {
 			err = f.Commit()
 		}
 		if rerr := f.Release(); err == nil {

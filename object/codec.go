@@ -51,3 +51,5 @@ func (d *dec) bytes() []byte {
 	return append([]byte(nil), d.take(int(n))...)
 }
 func (d *dec) str() string { return string(d.bytes()) }
+
+func uint64FromBytes(b []byte) uint64 { return binary.BigEndian.Uint64(b) }

@@ -59,6 +59,7 @@ type File struct {
 	// pendingInline marks the inline parts spilled since the last commit.
 	pendingInline map[uint64]bool
 	modified      bool
+	detached      bool // a read-only view of an old version (OpenVersion)
 }
 
 // OpenFile returns the shared content state of a regular file, loading and
@@ -134,6 +135,9 @@ func (l *Layer) loadVersion(n *Inode, id uint64, oek keyring.ObjectKey) (*Versio
 
 // Release drops one reference; the last one commits and forgets the state.
 func (f *File) Release() error {
+	if f.detached {
+		return nil
+	}
 	f.l.filesMu.Lock()
 	f.refs--
 	last := f.refs == 0
@@ -499,9 +503,6 @@ func (l *Layer) retireIfUnlinked(ino Ino) error {
 			return err
 		}
 		if n.Version == 0 {
-			if err := txn.Delete(inoKey(pfxDeleted, ino)); err != nil {
-				return err
-			}
 			return l.purgeObject(txn, n)
 		}
 		if cur, err := l.versionFlags(txn, n); err != nil || cur&VersionDeleteMarker != 0 {

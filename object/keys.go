@@ -9,7 +9,9 @@ const (
 	pfxVersion = 'v' // v ino id → Version
 	pfxXattr   = 'x' // x ino name → value
 	pfxInline  = 'p' // p part → sealed part bytes (small files)
-	pfxDeleted = 'D' // D ino → empty: objects whose last name was unlinked
+	pfxDeleted = 'D' // D ino → parent ino ‖ name: objects whose last name was unlinked
+	pfxTomb    = 'T' // T parent name → ino: the deleted object last known by that name
+	pfxRule    = 'L' // L dir-ino → lifecycle rule of that directory (root: the store's)
 )
 
 var (
@@ -37,3 +39,5 @@ func xattrKey(ino Ino, name string) []byte { return append(inoKey(pfxXattr, ino)
 func inlineKey(part uint64) []byte {
 	return binary.BigEndian.AppendUint64([]byte{pfxInline}, part)
 }
+
+func tombKey(parent Ino, name string) []byte { return append(inoKey(pfxTomb, parent), name...) }

@@ -41,6 +41,9 @@ type Layer struct {
 
 	keysMu sync.Mutex
 	oeks   map[Ino]keyring.ObjectKey // unsealed object keys, zeroised on seal
+
+	notifyMu sync.Mutex
+	notifier func(Change)
 }
 
 // Open builds the object layer on an opened store, creating the root

@@ -98,7 +98,9 @@ func (l *Layer) Create(parent Ino, name string, a CreateArgs) (*Inode, error) {
 			return nil, err
 		}
 	}
+	var revived *Inode
 	err = l.mutate(func(txn *badger.Txn) error {
+		revived = nil
 		p, err := l.getInode(txn, parent)
 		if err != nil {
 			return err
@@ -110,6 +112,17 @@ func (l *Layer) Create(parent Ino, name string, a CreateArgs) (*Inode, error) {
 			return ErrExists
 		} else if !errors.Is(err, ErrNotFound) {
 			return err
+		}
+		if isReg(a.Mode) {
+			// A file created where one was deleted continues that object's
+			// history, as a PUT after a delete marker does in S3.
+			if old, err := l.reviveTombstone(txn, parent, name, a, now); err != nil {
+				return err
+			} else if old != nil {
+				p.Mtime, p.Ctime = now, now
+				revived = old
+				return l.putInode(txn, p)
+			}
 		}
 		if isDir(a.Mode) {
 			p.Nlink++
@@ -123,9 +136,14 @@ func (l *Layer) Create(parent Ino, name string, a CreateArgs) (*Inode, error) {
 		}
 		return l.putInode(txn, n)
 	})
-	if err != nil {
+	if err != nil || revived != nil {
 		l.forgetKey(ino)
+	}
+	if err != nil {
 		return nil, err
+	}
+	if revived != nil {
+		return revived, nil
 	}
 	return n, nil
 }
@@ -151,7 +169,7 @@ func (l *Layer) Link(ino, newParent Ino, newName string) (*Inode, error) {
 		}
 		now := time.Now().UnixNano()
 		if n.Nlink == 0 {
-			if err := txn.Delete(inoKey(pfxDeleted, ino)); err != nil {
+			if err := l.clearTombstone(txn, ino); err != nil {
 				return err
 			}
 		}
@@ -202,12 +220,15 @@ func (l *Layer) Unlink(parent Ino, name string) error {
 		if err := l.touchDir(txn, parent, now, 0); err != nil {
 			return err
 		}
-		return l.dropLink(txn, d.Ino, now)
+		return l.dropLink(txn, d.Ino, now, parent, name)
 	})
 }
 
-// dropLink removes one link of ino and retires the object when none remain.
-func (l *Layer) dropLink(txn *badger.Txn, ino Ino, now int64) error {
+// dropLink removes the link parent/name of ino and retires the object when
+// none remain. A regular file with content keeps its versions behind a
+// delete marker and a tombstone under its last name, so its history stays
+// reachable by path (the versions view, `ssefs versions`).
+func (l *Layer) dropLink(txn *badger.Txn, ino Ino, now int64, parent Ino, name string) error {
 	n, err := l.getInode(txn, ino)
 	if err != nil {
 		return err
@@ -232,7 +253,7 @@ func (l *Layer) dropLink(txn *badger.Txn, ino Ino, now int64) error {
 	if err := l.addDeleteMarker(txn, n, now); err != nil {
 		return err
 	}
-	if err := txn.Set(inoKey(pfxDeleted, ino), nil); err != nil {
+	if err := l.setTombstone(txn, parent, name, ino); err != nil {
 		return err
 	}
 	return l.putInode(txn, n)
@@ -256,9 +277,19 @@ func nextVersionID(prev uint64, now int64) uint64 {
 	return max(prev+1, uint64(now))
 }
 
-// purgeObject deletes an object that never held content, with its xattrs.
+// purgeObject deletes an object's records: xattrs, versions, tombstone and
+// inode. Callers free the parts of its versions (purgeVersions) first.
 func (l *Layer) purgeObject(txn *badger.Txn, n *Inode) error {
 	if err := deletePrefix(txn, inoKey(pfxXattr, n.Ino)); err != nil {
+		return err
+	}
+	if err := deletePrefix(txn, inoKey(pfxVersion, n.Ino)); err != nil {
+		return err
+	}
+	if err := deletePrefix(txn, inoKey(pfxRule, n.Ino)); err != nil {
+		return err
+	}
+	if err := l.clearTombstone(txn, n.Ino); err != nil {
 		return err
 	}
 	l.forgetKey(n.Ino)
@@ -378,7 +409,7 @@ func (l *Layer) Rename(oldParent Ino, oldName string, newParent Ino, newName str
 				}
 				dlinkNew--
 			default:
-				if err := l.dropLink(txn, dst.Ino, now); err != nil {
+				if err := l.dropLink(txn, dst.Ino, now, newParent, newName); err != nil {
 					return err
 				}
 			}

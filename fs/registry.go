@@ -1,0 +1,65 @@
+package fs
+
+import (
+	"sync"
+
+	"github.com/ssefs/ssefs/object"
+)
+
+// mountState is shared by every node of one mount: the nodes the kernel
+// currently knows, by object id, so changes made behind the kernel's back
+// (restore, purge, sealing) can invalidate exactly what it cached.
+type mountState struct {
+	mu    sync.Mutex
+	nodes map[object.Ino]*Node
+}
+
+func newMountState() *mountState { return &mountState{nodes: map[object.Ino]*Node{}} }
+
+func (ms *mountState) register(n *Node) {
+	ms.mu.Lock()
+	ms.nodes[n.ino] = n
+	ms.mu.Unlock()
+}
+
+func (ms *mountState) forget(n *Node) {
+	ms.mu.Lock()
+	if ms.nodes[n.ino] == n {
+		delete(ms.nodes, n.ino)
+	}
+	ms.mu.Unlock()
+}
+
+func (ms *mountState) get(ino object.Ino) *Node {
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	return ms.nodes[ino]
+}
+
+// notify drops the kernel's cached pages, attributes and entries that a
+// change invalidated. Errors (ENOENT when the kernel already forgot the
+// node) mean there was nothing to drop.
+func (ms *mountState) notify(c object.Change) {
+	if c.Ino != 0 {
+		if n := ms.get(c.Ino); n != nil {
+			n.NotifyContent(0, 0)
+		}
+	}
+	if c.Parent != 0 {
+		if p := ms.get(c.Parent); p != nil {
+			p.NotifyEntry(c.Name)
+		}
+	}
+}
+
+// Nodes returns the object ids the kernel currently holds, for callers that
+// must invalidate every cached file (sealing the KMS).
+func (ms *mountState) inos() []object.Ino {
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	out := make([]object.Ino, 0, len(ms.nodes))
+	for ino := range ms.nodes {
+		out = append(out, ino)
+	}
+	return out
+}

@@ -1,0 +1,176 @@
+package fs
+
+import (
+	"bytes"
+	"crypto/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ssefs/ssefs/object"
+)
+
+func versionEntries(t *testing.T, m *testMount, rel string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(m.path(".ssefs/versions/" + rel))
+	if err != nil {
+		t.Fatalf("listing versions of %s: %v", rel, err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+func TestVersionsView(t *testing.T) {
+	m := newTestMount(t)
+	os.Mkdir(m.path("dir"), 0o755)
+	p := m.path("dir/f")
+	contents := []string{"version one\n", "version two, longer\n", "3\n"}
+	for _, c := range contents {
+		if err := os.WriteFile(p, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(wantDeleted bool) {
+		t.Helper()
+		names := versionEntries(t, m, "dir/f")
+		want := len(contents)
+		if wantDeleted {
+			want++
+		}
+		if len(names) != want {
+			t.Fatalf("versions of dir/f = %v, want %d entries", names, want)
+		}
+		for i, c := range contents {
+			b, err := os.ReadFile(m.path(".ssefs/versions/dir/f/" + names[i]))
+			if err != nil || string(b) != c {
+				t.Fatalf("version %d (%s) = %q, %v; want %q", i, names[i], b, err, c)
+			}
+		}
+		if wantDeleted && !strings.HasSuffix(names[len(names)-1], "_deleted") {
+			t.Fatalf("last entry %q is not a delete marker", names[len(names)-1])
+		}
+	}
+	check(false)
+	// The view is hidden from readdir and therefore from find, but reachable.
+	if out, _ := exec.Command("find", m.mnt).Output(); strings.Contains(string(out), ".ssefs") {
+		t.Fatalf("find descends into .ssefs:\n%s", out)
+	}
+	if err := os.WriteFile(m.path(".ssefs/x"), nil, 0o644); err == nil {
+		t.Fatal("wrote into the read-only view")
+	}
+	if err := os.Mkdir(m.path(".ssefs"), 0o755); err == nil {
+		t.Fatal("created .ssefs at the root")
+	}
+	id := make([]byte, 64)
+	n, err := unix.Getxattr(p, "user.ssefs.version-id", id)
+	if err != nil || !strings.HasSuffix(versionEntries(t, m, "dir/f")[2], "_"+string(id[:n])) {
+		t.Fatalf("user.ssefs.version-id = %q, %v", id[:n], err)
+	}
+	m.remount()
+	check(false)
+
+	// Delete: the name goes, the versions stay and are listed, with a marker.
+	os.Remove(p)
+	check(true)
+	if _, err := os.Stat(p); !os.IsNotExist(err) {
+		t.Fatalf("stat after rm: %v", err)
+	}
+	// Restore version 2: the file is back with that content, as a new version.
+	ino, err := m.l.ResolvePath("dir/f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, _ := m.l.Versions(ino.Ino)
+	if _, err := m.l.Restore(ino.Ino, vs[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(p); err != nil || string(b) != contents[1] {
+		t.Fatalf("after restore: %q, %v", b, err)
+	}
+	// Re-creating a deleted path continues its history.
+	os.Remove(p)
+	os.WriteFile(p, []byte("reborn\n"), 0o600)
+	if got := len(versionEntries(t, m, "dir/f")); got != 7 {
+		t.Fatalf("after delete, restore, delete, create: %d versions, want 7", got)
+	}
+}
+
+// TestVersionsShareParts checks copy on write: a 4 KiB overwrite of a large
+// file adds about one chunk to the store, and purging frees space.
+func TestVersionsShareParts(t *testing.T) {
+	m := newTestMount(t)
+	p := m.path("big")
+	data := make([]byte, 32<<20)
+	rand.Read(data)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := storedBytes(t, m)
+	for i := 0; i < 5; i++ {
+		f, err := os.OpenFile(p, os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		off := int64(i) * 5 << 20
+		patch := bytes.Repeat([]byte{byte(i + 1)}, 4096)
+		f.WriteAt(patch, off+100)
+		copy(data[off+100:], patch)
+		f.Close()
+	}
+	after := storedBytes(t, m)
+	if grew := after - before; grew > 5*(64<<10+64) {
+		t.Fatalf("5 overwrites of 4 KiB grew the store by %d bytes", grew)
+	}
+	got, _ := os.ReadFile(p)
+	if !bytes.Equal(got, data) {
+		t.Fatal("content differs after overwrites")
+	}
+	in, _ := m.l.ResolvePath("big")
+	// Overwritten chunks stay in their shared 4 MiB parts (the other
+	// chunks of those parts are live), so purging frees nothing yet.
+	if n, freed, err := m.l.Purge(in.Ino, 0, true); err != nil || n != 5 || freed != 0 {
+		t.Fatalf("purge noncurrent: %d versions, %d bytes, %v", n, freed, err)
+	}
+	// A full rewrite makes the old parts noncurrent; purge frees them.
+	rand.Read(data)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	beforePurge := storedBytes(t, m)
+	if _, freed, err := m.l.Purge(in.Ino, 0, true); err != nil || freed < 32<<20 {
+		t.Fatalf("purge after rewrite freed %d bytes, %v", freed, err)
+	}
+	if s := storedBytes(t, m); beforePurge-s < 32<<20 {
+		t.Fatalf("stored bytes %d → %d", beforePurge, s)
+	}
+	in, _ = m.l.ResolvePath("big")
+	m.remount()
+	got, _ = os.ReadFile(p)
+	if !bytes.Equal(got, data) {
+		t.Fatal("content differs after purge and remount")
+	}
+	if names := versionEntries(t, m, "big"); len(names) != 1 {
+		t.Fatalf("versions after purge: %v", names)
+	}
+	// Purging the only version removes the file and frees everything.
+	if _, _, err := m.l.Purge(in.Ino, in.Version, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(p); !os.IsNotExist(err) {
+		t.Fatalf("file still there after purging its last version: %v", err)
+	}
+	if s := storedBytes(t, m); s != 0 {
+		t.Fatalf("store still holds %d bytes", s)
+	}
+	if files, _ := filepath.Glob(filepath.Join(m.dir, "parts", "*", "*", "*")); len(files) != 0 {
+		t.Fatalf("part files left: %v", files)
+	}
+	_ = object.RootIno
+}

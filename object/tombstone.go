@@ -1,0 +1,136 @@
+package object
+
+import (
+	"encoding/binary"
+	"errors"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// setTombstone records that the deleted object ino was last named
+// parent/name. An older tombstone under that name is shadowed: its object
+// stays (for lifecycle rules and gc) but is no longer reachable by path.
+func (l *Layer) setTombstone(txn *badger.Txn, parent Ino, name string, ino Ino) error {
+	if old, err := getTomb(txn, parent, name); err == nil && old != ino {
+		if err := txn.Set(inoKey(pfxDeleted, old), nil); err != nil {
+			return err
+		}
+	} else if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	var loc [8]byte
+	binary.BigEndian.PutUint64(loc[:], uint64(parent))
+	if err := txn.Set(inoKey(pfxDeleted, ino), append(loc[:], name...)); err != nil {
+		return err
+	}
+	var v [8]byte
+	binary.BigEndian.PutUint64(v[:], uint64(ino))
+	return txn.Set(tombKey(parent, name), v[:])
+}
+
+// clearTombstone forgets that ino is deleted, wherever it was named.
+func (l *Layer) clearTombstone(txn *badger.Txn, ino Ino) error {
+	item, err := txn.Get(inoKey(pfxDeleted, ino))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	loc, err := item.ValueCopy(nil)
+	if err != nil {
+		return err
+	}
+	if len(loc) >= 8 {
+		parent, name := Ino(binary.BigEndian.Uint64(loc)), string(loc[8:])
+		if cur, err := getTomb(txn, parent, name); err == nil && cur == ino {
+			if err := txn.Delete(tombKey(parent, name)); err != nil {
+				return err
+			}
+		}
+	}
+	return txn.Delete(inoKey(pfxDeleted, ino))
+}
+
+// getTomb returns the deleted object last named parent/name.
+func getTomb(txn *badger.Txn, parent Ino, name string) (Ino, error) {
+	item, err := txn.Get(tombKey(parent, name))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, ErrNotFound
+	}
+	if err != nil {
+		return 0, err
+	}
+	var ino Ino
+	err = item.Value(func(b []byte) error {
+		if len(b) != 8 {
+			return errShort
+		}
+		ino = Ino(binary.BigEndian.Uint64(b))
+		return nil
+	})
+	return ino, err
+}
+
+// reviveTombstone gives the name parent/name back to the deleted regular
+// file last known by it, so a new file there continues its history.
+func (l *Layer) reviveTombstone(txn *badger.Txn, parent Ino, name string, a CreateArgs, now int64) (*Inode, error) {
+	ino, err := getTomb(txn, parent, name)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	n, err := l.getInode(txn, ino)
+	if err != nil || !isReg(n.Mode) || n.Nlink > 0 || l.isOpen(ino) {
+		// A stale or still-open object: the new file is a new object.
+		return nil, nil
+	}
+	if err := l.clearTombstone(txn, ino); err != nil {
+		return nil, err
+	}
+	n.Nlink = 1
+	n.Mode, n.UID, n.GID = a.Mode, a.UID, a.GID
+	n.Atime, n.Mtime, n.Ctime = now, now, now
+	if err := putDirent(txn, parent, name, Dirent{Ino: ino, Mode: a.Mode & 0o170000}); err != nil {
+		return nil, err
+	}
+	return n, l.putInode(txn, n)
+}
+
+// TombstonesOf lists the deleted objects last named in directory dir.
+func (l *Layer) TombstonesOf(dir Ino) ([]DirEntry, error) {
+	var out []DirEntry
+	prefix := inoKey(pfxTomb, dir)
+	err := l.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			var ino Ino
+			err := it.Item().Value(func(b []byte) error {
+				if len(b) != 8 {
+					return errShort
+				}
+				ino = Ino(binary.BigEndian.Uint64(b))
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			out = append(out, DirEntry{Name: string(it.Item().Key()[len(prefix):]), Ino: ino, Mode: 0o100000})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// LookupDeleted returns the deleted object last named parent/name.
+func (l *Layer) LookupDeleted(parent Ino, name string) (*Inode, error) {
+	var ino Ino
+	err := l.db.View(func(txn *badger.Txn) (err error) { ino, err = getTomb(txn, parent, name); return })
+	if err != nil {
+		return nil, err
+	}
+	return l.Inode(ino)
+}

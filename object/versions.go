@@ -1,0 +1,399 @@
+package object
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/ssefs/ssefs/chunkstore"
+)
+
+// VersionInfo describes one version of a file, for listings.
+type VersionInfo struct {
+	ID           uint64 `json:"id"`
+	Size         int64  `json:"size"`
+	Mtime        int64  `json:"mtime"`
+	DeleteMarker bool   `json:"delete_marker,omitempty"`
+	Current      bool   `json:"current,omitempty"`
+}
+
+// Name is how the versions view names the version: a UTC timestamp that
+// sorts by time in ls, and the version id.
+func (v VersionInfo) Name() string {
+	name := time.Unix(0, int64(v.ID)).UTC().Format("20060102T150405.000000000Z") + "_" + fmt.Sprint(v.ID)
+	if v.DeleteMarker {
+		name += "_deleted"
+	}
+	return name
+}
+
+// ParseVersion accepts a version id or a versions-view entry name.
+func ParseVersion(s string) (uint64, error) {
+	if i := strings.IndexByte(s, '_'); i >= 0 {
+		s = strings.TrimSuffix(s[i+1:], "_deleted")
+	}
+	var id uint64
+	if _, err := fmt.Sscan(s, &id); err != nil || id == 0 {
+		return 0, fmt.Errorf("%w: bad version %q", ErrInvalid, s)
+	}
+	return id, nil
+}
+
+// Versions lists the versions of a file, oldest first. Only the header of
+// each record is decoded, so listing stays fast for fragmented files.
+func (l *Layer) Versions(ino Ino) ([]VersionInfo, error) {
+	n, err := l.Inode(ino)
+	if err != nil {
+		return nil, err
+	}
+	if !isReg(n.Mode) {
+		return nil, ErrInvalid
+	}
+	var out []VersionInfo
+	prefix := inoKey(pfxVersion, ino)
+	err = l.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 256})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			var vi VersionInfo
+			err := it.Item().Value(func(b []byte) error {
+				d := dec{b: b}
+				d.u8()
+				vi.ID, vi.Size, vi.Mtime = d.u64(), d.i64(), d.i64()
+				vi.DeleteMarker = d.u8()&VersionDeleteMarker != 0
+				return d.err
+			})
+			if err != nil {
+				return fmt.Errorf("object %d: version record: %w", ino, err)
+			}
+			vi.Current = vi.ID == n.Version
+			out = append(out, vi)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// OpenVersion returns a read-only content state of one version. It is not
+// shared with open handles and needs no Release.
+func (l *Layer) OpenVersion(ino Ino, id uint64) (*File, error) {
+	n, err := l.Inode(ino)
+	if err != nil {
+		return nil, err
+	}
+	oek, err := l.objectKey(n)
+	if err != nil {
+		return nil, err
+	}
+	v, err := l.loadVersion(n, id, oek)
+	if err != nil {
+		return nil, err
+	}
+	return &File{l: l, ino: ino, oek: oek, base: v.ID, runs: v.Runs, size: v.Size, mtime: v.Mtime,
+		dirty: map[uint64][]byte{}, inline: map[uint64][]byte{}, detached: true}, nil
+}
+
+// Restore makes version id the current content again, as a new version
+// sharing its parts (S3's copy of a version onto its own key). A deleted
+// file gets its last name back if that name is free.
+func (l *Layer) Restore(ino Ino, id uint64) (*VersionInfo, error) {
+	if f := l.openState(ino); f != nil {
+		if err := f.Commit(); err != nil {
+			return nil, err
+		}
+	}
+	n, err := l.Inode(ino)
+	if err != nil {
+		return nil, err
+	}
+	oek, err := l.objectKey(n)
+	if err != nil {
+		return nil, err
+	}
+	old, err := l.loadVersion(n, id, oek)
+	if err != nil {
+		return nil, err
+	}
+	if old.Deleted() {
+		return nil, fmt.Errorf("%w: version %d is a delete marker", ErrInvalid, id)
+	}
+	now := time.Now().UnixNano()
+	v := &Version{Size: old.Size, Mtime: now, Runs: old.Runs}
+	var relinked nameRef
+	err = l.mutate(func(txn *badger.Txn) error {
+		n, err := l.getInode(txn, ino)
+		if err != nil {
+			return err
+		}
+		if n.Nlink == 0 {
+			if relinked, err = l.relinkDeleted(txn, n); err != nil {
+				return err
+			}
+		}
+		v.ID = nextVersionID(n.Version, now)
+		v.Seal(oek[:], ino)
+		b, _ := v.MarshalBinary()
+		if err := txn.Set(versionKey(ino, v.ID), b); err != nil {
+			return err
+		}
+		n.Version, n.Size, n.Mtime, n.Ctime = v.ID, v.Size, v.Mtime, now
+		return l.putInode(txn, n)
+	})
+	if err != nil {
+		return nil, err
+	}
+	l.reloadOpen(ino, v)
+	l.notify(Change{Ino: ino})
+	if relinked.name != "" {
+		l.notify(Change{Parent: relinked.parent, Name: relinked.name})
+	}
+	return &VersionInfo{ID: v.ID, Size: v.Size, Mtime: v.Mtime, Current: true}, nil
+}
+
+// relinkDeleted puts a deleted object back under the name its tombstone
+// records.
+func (l *Layer) relinkDeleted(txn *badger.Txn, n *Inode) (nameRef, error) {
+	item, err := txn.Get(inoKey(pfxDeleted, n.Ino))
+	if err != nil {
+		return nameRef{}, fmt.Errorf("object %d is deleted and its former name is unknown: %w", n.Ino, ErrNotFound)
+	}
+	loc, err := item.ValueCopy(nil)
+	if err != nil || len(loc) < 8 {
+		return nameRef{}, fmt.Errorf("object %d is deleted and its name was taken over: %w", n.Ino, ErrExists)
+	}
+	ref := nameRef{parent: Ino(uint64FromBytes(loc)), name: string(loc[8:])}
+	if _, err := getDirent(txn, ref.parent, ref.name); err == nil {
+		return nameRef{}, fmt.Errorf("cannot restore %q: %w", ref.name, ErrExists)
+	}
+	if err := l.clearTombstone(txn, n.Ino); err != nil {
+		return nameRef{}, err
+	}
+	n.Nlink = 1
+	if err := l.touchDir(txn, ref.parent, time.Now().UnixNano(), 0); err != nil {
+		return nameRef{}, err
+	}
+	return ref, putDirent(txn, ref.parent, ref.name, Dirent{Ino: n.Ino, Mode: n.Mode & 0o170000})
+}
+
+// reloadOpen points the open content state of ino, if any, at version v.
+func (l *Layer) reloadOpen(ino Ino, v *Version) {
+	f := l.openState(ino)
+	if f == nil {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for c, b := range f.dirty {
+		putChunk(b)
+		delete(f.dirty, c)
+	}
+	f.base, f.runs, f.size, f.mtime, f.modified = v.ID, append([]Run(nil), v.Runs...), v.Size, v.Mtime, false
+}
+
+// Purge permanently removes versions of ino: the one given, or with
+// allNoncurrent every version but the current one. Parts that no remaining
+// version references are deleted. Purging the current version makes the
+// newest remaining one current; purging the last one removes the object and
+// its name.
+func (l *Layer) Purge(ino Ino, id uint64, allNoncurrent bool) (purged int, freed int64, err error) {
+	if f := l.openState(ino); f != nil {
+		if err := f.Commit(); err != nil {
+			return 0, 0, err
+		}
+	}
+	vs, err := l.Versions(ino)
+	if err != nil {
+		return 0, 0, err
+	}
+	drop := map[uint64]bool{}
+	for _, v := range vs {
+		if (allNoncurrent && !v.Current) || (!allNoncurrent && v.ID == id) {
+			drop[v.ID] = true
+		}
+	}
+	if !allNoncurrent && !drop[id] {
+		return 0, 0, fmt.Errorf("object %d has no version %d: %w", ino, id, ErrNotFound)
+	}
+	return l.purgeVersions(ino, drop)
+}
+
+// purgeVersions deletes the given versions in one transaction and then the
+// parts only they referenced. Part files are removed after the commit: a
+// crash in between leaves unreferenced parts for gc, never a dangling one.
+func (l *Layer) purgeVersions(ino Ino, drop map[uint64]bool) (int, int64, error) {
+	if len(drop) == 0 {
+		return 0, 0, nil
+	}
+	var dead []Run
+	var newCur *Version
+	var names []nameRef
+	err := l.mutate(func(txn *badger.Txn) error {
+		dead, newCur, names = nil, nil, nil
+		n, err := l.getInode(txn, ino)
+		if err != nil {
+			return err
+		}
+		live := map[uint64]bool{}
+		var keep []*Version
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: inoKey(pfxVersion, ino), PrefetchValues: true})
+		for it.Rewind(); it.Valid(); it.Next() {
+			var v Version
+			if err := it.Item().Value(v.UnmarshalBinary); err != nil {
+				it.Close()
+				return err
+			}
+			if drop[v.ID] {
+				dead = append(dead, v.Runs...)
+				continue
+			}
+			keep = append(keep, &v)
+			for _, r := range v.Runs {
+				live[r.Part] = true
+			}
+		}
+		it.Close()
+		for id := range drop {
+			if err := txn.Delete(versionKey(ino, id)); err != nil {
+				return err
+			}
+		}
+		dead = deadRuns(dead, live)
+		for _, r := range dead {
+			if r.Inline {
+				if err := txn.Delete(inlineKey(r.Part)); err != nil {
+					return err
+				}
+			}
+		}
+		switch {
+		case len(keep) == 0:
+			names, err = l.removeObject(txn, n)
+			return err
+		case drop[n.Version]:
+			newCur = keep[len(keep)-1]
+			if n.Nlink == 0 && !newCur.Deleted() {
+				// Removing a delete marker undeletes the file, as in S3.
+				ref, err := l.relinkDeleted(txn, n)
+				if err != nil {
+					return err
+				}
+				names = append(names, ref)
+			}
+			n.Version, n.Size, n.Mtime, n.Ctime = newCur.ID, newCur.Size, newCur.Mtime, time.Now().UnixNano()
+			if newCur.Deleted() && n.Nlink > 0 {
+				newCur = nil // keep the name; the newest left is a marker: the file reads empty
+				n.Size = 0
+			}
+			return l.putInode(txn, n)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	var freed int64
+	seen := map[uint64]bool{}
+	for _, r := range dead {
+		if seen[r.Part] {
+			continue
+		}
+		seen[r.Part] = true
+		if !r.Inline {
+			if sz, err := l.st.Parts.Size(chunkstore.PartID(r.Part)); err == nil {
+				freed += sz
+			}
+			if err := l.st.Parts.Remove(chunkstore.PartID(r.Part)); err != nil {
+				return len(drop), freed, err
+			}
+		}
+	}
+	if newCur != nil {
+		l.reloadOpen(ino, newCur)
+	}
+	l.notify(Change{Ino: ino})
+	for _, nm := range names {
+		l.notify(Change{Parent: nm.parent, Name: nm.name})
+	}
+	return len(drop), freed, nil
+}
+
+// deadRuns keeps one run per part that no live version references.
+func deadRuns(runs []Run, live map[uint64]bool) []Run {
+	var out []Run
+	seen := map[uint64]bool{}
+	for _, r := range runs {
+		if !live[r.Part] && !seen[r.Part] {
+			seen[r.Part] = true
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// removeObject deletes an object that has no versions left, and its names.
+func (l *Layer) removeObject(txn *badger.Txn, n *Inode) ([]nameRef, error) {
+	var names []nameRef
+	if n.Nlink > 0 {
+		// Its names go too: S3 deletes a key whose last version is deleted.
+		var err error
+		if names, err = l.namesOf(txn, n.Ino); err != nil {
+			return nil, err
+		}
+		now := time.Now().UnixNano()
+		for _, nm := range names {
+			if err := txn.Delete(direntKey(nm.parent, nm.name)); err != nil {
+				return nil, err
+			}
+			if err := l.touchDir(txn, nm.parent, now, 0); err != nil {
+				return nil, err
+			}
+		}
+	}
+	l.forgetKey(n.Ino)
+	return names, l.purgeObject(txn, n)
+}
+
+type nameRef struct {
+	parent Ino
+	name   string
+}
+
+// namesOf finds the directory entries of ino by scanning dirents; only
+// purging the last version of a linked file needs it.
+func (l *Layer) namesOf(txn *badger.Txn, ino Ino) ([]nameRef, error) {
+	var out []nameRef
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pfxDirent}, PrefetchValues: true})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		var d Dirent
+		if err := it.Item().Value(func(b []byte) (err error) { d, err = UnmarshalDirent(b); return }); err != nil {
+			return nil, err
+		}
+		if d.Ino == ino {
+			k := it.Item().Key()
+			out = append(out, nameRef{parent: Ino(uint64FromBytes(k[1:9])), name: string(k[9:])})
+		}
+	}
+	return out, nil
+}
+
+// ResolvePath finds the object at a slash-separated path relative to the
+// root. The last component may name a deleted file (its tombstone).
+func (l *Layer) ResolvePath(rel string) (*Inode, error) {
+	cur := RootIno
+	parts := strings.FieldsFunc(rel, func(r rune) bool { return r == '/' })
+	for i, p := range parts {
+		n, err := l.Lookup(cur, p)
+		if errors.Is(err, ErrNotFound) && i == len(parts)-1 {
+			return l.LookupDeleted(cur, p)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", strings.Join(parts[:i+1], "/"), err)
+		}
+		cur = n.Ino
+	}
+	return l.Attr(cur)
+}
