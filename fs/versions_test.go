@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -173,4 +174,64 @@ func TestVersionsShareParts(t *testing.T) {
 		t.Fatalf("part files left: %v", files)
 	}
 	_ = object.RootIno
+}
+
+// TestLifecycleFreesSpace expires noncurrent versions by count, then a
+// deleted file with its marker, and checks that part space really goes.
+func TestLifecycleFreesSpace(t *testing.T) {
+	m := newTestMount(t)
+	os.Mkdir(m.path("logs"), 0o755)
+	data := make([]byte, 1<<20)
+	for i := 0; i < 4; i++ {
+		rand.Read(data)
+		if err := os.WriteFile(m.path("logs/app.log"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.WriteFile(m.path("keep.txt"), []byte("outside the rule"), 0o644)
+	os.WriteFile(m.path("keep.txt"), []byte("outside the rule, v2"), 0o644)
+	logs, _ := m.l.ResolvePath("logs")
+	if err := m.l.SetRule(logs.Ino, object.Rule{KeepNoncurrent: 1, ExpireDeleteMarkers: true}); err != nil {
+		t.Fatal(err)
+	}
+	before := storedBytes(t, m)
+	rep, err := m.l.ApplyLifecycle(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.VersionsExpired != 2 || rep.BytesFreed < 2<<20 {
+		t.Fatalf("lifecycle report %+v, want 2 versions and ≥ 2 MiB freed", rep)
+	}
+	if got := before - storedBytes(t, m); got < 2<<20 {
+		t.Fatalf("stored bytes fell by %d", got)
+	}
+	if n := len(versionEntries(t, m, "logs/app.log")); n != 2 {
+		t.Fatalf("app.log has %d versions, want 2", n)
+	}
+	if n := len(versionEntries(t, m, "keep.txt")); n != 2 {
+		t.Fatalf("keep.txt (no rule) has %d versions, want 2", n)
+	}
+	got, _ := os.ReadFile(m.path("logs/app.log"))
+	if !bytes.Equal(got, data) {
+		t.Fatal("current version damaged by lifecycle")
+	}
+	// Delete the file; two days later a days-based rule expires its last
+	// noncurrent version and then the lone delete marker with the object.
+	os.Remove(m.path("logs/app.log"))
+	if err := m.l.SetRule(logs.Ino, object.Rule{NoncurrentDays: 1, ExpireDeleteMarkers: true}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = m.l.ApplyLifecycle(time.Now().Add(48 * time.Hour))
+	if err != nil || rep.ObjectsRemoved != 1 || rep.VersionsExpired != 3 {
+		t.Fatalf("second lifecycle run: %+v, %v", rep, err)
+	}
+	if _, err := os.Stat(m.path(".ssefs/versions/logs/app.log")); err == nil {
+		in, _ := m.l.LookupDeleted(logs.Ino, "app.log")
+		vs, _ := m.l.Versions(in.Ino)
+		t.Fatalf("deleted file still has versions: %+v", vs)
+	}
+	m.remount()
+	if n := len(versionEntries(t, m, "keep.txt")); n != 2 {
+		t.Fatalf("after remount keep.txt has %d versions", n)
+	}
 }

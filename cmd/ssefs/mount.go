@@ -38,6 +38,7 @@ type mountOpts struct {
 	foreground bool
 	debug      bool
 	options    multiFlag
+	lifecycle  time.Duration
 }
 
 func runMount(env *cliEnv, args []string) error {
@@ -49,6 +50,7 @@ func runMount(env *cliEnv, args []string) error {
 	fs.BoolVar(&mo.foreground, "f", false, "stay in the foreground")
 	fs.BoolVar(&mo.debug, "debug", false, "log every FUSE request")
 	fs.Var(&mo.options, "o", "extra mount `OPTIONS`, comma separated (repeatable)")
+	fs.DurationVar(&mo.lifecycle, "lifecycle-interval", 10*time.Minute, "how often the mount applies lifecycle rules (0: never)")
 	pos, err := parse(fs, args, 2, 2)
 	if err != nil {
 		return err
@@ -199,10 +201,41 @@ func serveMount(env *cliEnv, dir, mnt string, mk keyring.MasterKey, mo mountOpts
 			time.Sleep(200 * time.Millisecond)
 		}
 	}()
+	stopLifecycle := runLifecycleLoop(l, mo.lifecycle)
+	defer stopLifecycle()
 	log.Printf("ssefs: mounted %s on %s", dir, mnt)
 	report(nil)
 	err = nil
 	server.Wait()
 	log.Printf("ssefs: unmounted %s", mnt)
 	return nil
+}
+
+// runLifecycleLoop applies lifecycle rules every interval until stopped.
+func runLifecycleLoop(l *object.Layer, every time.Duration) (stop func()) {
+	if every <= 0 {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-t.C:
+				rep, err := l.ApplyLifecycle(now)
+				if err != nil {
+					log.Printf("ssefs: lifecycle: %v", err)
+				} else if rep.VersionsExpired > 0 {
+					log.Printf("ssefs: lifecycle: expired %d versions, removed %d objects, freed %d bytes",
+						rep.VersionsExpired, rep.ObjectsRemoved, rep.BytesFreed)
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/ssefs/ssefs/control"
+	"github.com/ssefs/ssefs/object"
+)
+
+func init() {
+	register("lifecycle", "set, show or clear version expiry rules of a directory", runLifecycle)
+	register("gc", "apply lifecycle rules now and remove unreferenced parts", runGC)
+	registerRoute("POST /lifecycle", func(mc *mountCtx) http.Handler {
+		return control.Handle(func(in lifecycleReq) (*lifecycleResp, error) { return doLifecycle(mc.l, in) })
+	})
+	registerRoute("POST /gc", func(mc *mountCtx) http.Handler {
+		return control.Handle(func(struct{}) (*object.GCReport, error) {
+			rep, err := mc.l.CollectGarbage(time.Now())
+			return &rep, err
+		})
+	})
+}
+
+type lifecycleReq struct {
+	Op   string      `json:"op"` // set, show, clear
+	Path string      `json:"path"`
+	Rule object.Rule `json:"rule"`
+}
+
+type lifecycleResp struct {
+	Path string      `json:"path"`
+	Set  bool        `json:"set"`
+	Rule object.Rule `json:"rule"`
+}
+
+func doLifecycle(l *object.Layer, in lifecycleReq) (*lifecycleResp, error) {
+	n, err := l.ResolvePath(in.Path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", in.Path, err)
+	}
+	switch in.Op {
+	case "set":
+		err = l.SetRule(n.Ino, in.Rule)
+	case "clear":
+		err = l.SetRule(n.Ino, object.Rule{})
+	case "show":
+	default:
+		return nil, fmt.Errorf("unknown lifecycle operation %q", in.Op)
+	}
+	if err != nil {
+		return nil, err
+	}
+	r, ok, err := l.RuleOf(n.Ino)
+	return &lifecycleResp{Path: in.Path, Set: ok, Rule: r}, err
+}
+
+func runLifecycle(env *cliEnv, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprintln(env.stderr, "usage: ssefs lifecycle set|show|clear DIR [--keep N] [--days D] [--expire-delete-markers]")
+		return errUsage
+	}
+	op := args[0]
+	fs := newFlags(env, "lifecycle "+op, "DIR")
+	keep := fs.Int("keep", 0, "keep this many newest noncurrent versions")
+	days := fs.Int("days", 0, "expire versions noncurrent for more than D days")
+	markers := fs.Bool("expire-delete-markers", false, "remove a delete marker (and the deleted file) once no other version is left")
+	asJSON := fs.Bool("json", false, "print JSON")
+	storeFlag := fs.String("store", "", "the store, when it is not mounted (DIR is then a path from its root)")
+	var ks keySource
+	ks.register(fs)
+	pos, err := parse(fs, args[1:], 1, 1)
+	if err != nil {
+		return err
+	}
+	req := lifecycleReq{Op: op, Rule: object.Rule{KeepNoncurrent: *keep, NoncurrentDays: *days, ExpireDeleteMarkers: *markers}}
+	if op == "set" && req.Rule.Empty() {
+		return fmt.Errorf("lifecycle set needs --keep, --days or --expire-delete-markers (use clear to remove a rule)")
+	}
+	loc, err := pathArg(*storeFlag, pos[0], &req.Path)
+	if err != nil {
+		return err
+	}
+	var resp *lifecycleResp
+	err = withStore(loc, &ks,
+		func(c *control.Client) error { return c.Call("POST", "/lifecycle", req, &resp) },
+		func(l *object.Layer) (err error) { resp, err = doLifecycle(l, req); return })
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(env.stdout).Encode(resp)
+	}
+	if !resp.Set {
+		fmt.Fprintf(env.stdout, "%s: no rule of its own (the nearest parent's rule applies)\n", pos[0])
+		return nil
+	}
+	r := resp.Rule
+	fmt.Fprintf(env.stdout, "%s: keep %d noncurrent, expire noncurrent after %d days, expire delete markers %v (0 = no limit)\n",
+		pos[0], r.KeepNoncurrent, r.NoncurrentDays, r.ExpireDeleteMarkers)
+	return nil
+}
+
+// pathArg resolves a path argument to its store and the path inside it:
+// with --store the argument is already a path from the store's root.
+func pathArg(storeFlag, arg string, rel *string) (location, error) {
+	if storeFlag != "" {
+		*rel = arg
+		return locate(storeFlag)
+	}
+	loc, err := locate(arg)
+	if err != nil {
+		return loc, err
+	}
+	if loc.mountpoint == "" {
+		return loc, fmt.Errorf("%s is not inside a mount; use --store STORE with a path from the store's root", arg)
+	}
+	*rel = loc.rel
+	return loc, nil
+}
+
+func runGC(env *cliEnv, args []string) error {
+	fs := newFlags(env, "gc", "[PATH]")
+	storeFlag := fs.String("store", "", "the store or a path in its mount")
+	var ks keySource
+	ks.register(fs)
+	pos, err := parse(fs, args, 0, 1)
+	if err != nil {
+		return err
+	}
+	loc, err := locateArg(*storeFlag, pos)
+	if err != nil {
+		return err
+	}
+	var rep *object.GCReport
+	err = withStore(loc, &ks,
+		func(c *control.Client) error { return c.Call("POST", "/gc", struct{}{}, &rep) },
+		func(l *object.Layer) error {
+			r, err := l.CollectGarbage(time.Now())
+			rep = &r
+			return err
+		})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "scanned %d files: expired %d versions, removed %d objects and %d orphan parts, freed %s\n",
+		rep.Objects, rep.VersionsExpired, rep.ObjectsRemoved, rep.OrphanParts, humanBytes(rep.BytesFreed))
+	return nil
+}

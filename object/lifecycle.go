@@ -1,0 +1,286 @@
+package object
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/ssefs/ssefs/chunkstore"
+)
+
+// Rule is a lifecycle rule, S3-style, for a directory subtree (the root's
+// rule is the store's). A subdirectory's own rule replaces its parent's.
+type Rule struct {
+	// KeepNoncurrent keeps this many newest noncurrent versions (0: no limit by count).
+	KeepNoncurrent int `json:"keep_noncurrent,omitempty"`
+	// NoncurrentDays expires versions noncurrent for longer (0: no limit by age).
+	NoncurrentDays int `json:"noncurrent_days,omitempty"`
+	// ExpireDeleteMarkers removes a delete marker once no other version is left,
+	// and with it the deleted file.
+	ExpireDeleteMarkers bool `json:"expire_delete_markers,omitempty"`
+}
+
+// Empty reports whether the rule expires nothing.
+func (r Rule) Empty() bool { return r.KeepNoncurrent == 0 && r.NoncurrentDays == 0 && !r.ExpireDeleteMarkers }
+
+// SetRule sets (or with an empty rule, clears) the rule of directory dir.
+func (l *Layer) SetRule(dir Ino, r Rule) error {
+	if r.KeepNoncurrent < 0 || r.NoncurrentDays < 0 {
+		return fmt.Errorf("%w: negative lifecycle values", ErrInvalid)
+	}
+	return l.mutate(func(txn *badger.Txn) error {
+		n, err := l.getInode(txn, dir)
+		if err != nil {
+			return err
+		}
+		if !isDir(n.Mode) {
+			return ErrNotDir
+		}
+		if r.Empty() {
+			return txn.Delete(inoKey(pfxRule, dir))
+		}
+		b, _ := json.Marshal(r)
+		return txn.Set(inoKey(pfxRule, dir), b)
+	})
+}
+
+// RuleOf returns the rule set on dir itself, if any.
+func (l *Layer) RuleOf(dir Ino) (Rule, bool, error) {
+	var r Rule
+	found := false
+	err := l.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(inoKey(pfxRule, dir))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		found = true
+		return item.Value(func(b []byte) error { return json.Unmarshal(b, &r) })
+	})
+	return r, found, err
+}
+
+// expired returns the ids of versions the rule expires, given versions
+// oldest first. The current version is never expired by age or count.
+func (r Rule) expired(vs []VersionInfo, now time.Time) []uint64 {
+	var out []uint64
+	cur := len(vs) - 1
+	for i := range vs {
+		if vs[i].Current {
+			cur = i
+		}
+	}
+	newer := 0 // noncurrent versions newer than i
+	for i := cur - 1; i >= 0; i-- {
+		since := time.Unix(0, int64(vs[i+1].ID)) // noncurrent since the next version
+		byAge := r.NoncurrentDays > 0 && now.Sub(since) > time.Duration(r.NoncurrentDays)*24*time.Hour
+		byCount := r.KeepNoncurrent > 0 && newer >= r.KeepNoncurrent
+		var exp bool
+		switch {
+		case r.NoncurrentDays > 0 && r.KeepNoncurrent > 0:
+			exp = byAge && byCount
+		default:
+			exp = byAge || byCount
+		}
+		if exp {
+			out = append(out, vs[i].ID)
+		}
+		newer++
+	}
+	if r.ExpireDeleteMarkers && cur >= 0 && vs[cur].DeleteMarker && len(out) == cur {
+		out = append(out, vs[cur].ID) // only the marker would be left
+	}
+	return out
+}
+
+// GCReport says what a lifecycle run or gc removed.
+type GCReport struct {
+	Objects         int   `json:"objects_scanned"`
+	VersionsExpired int   `json:"versions_expired"`
+	ObjectsRemoved  int   `json:"objects_removed"`
+	BytesFreed      int64 `json:"bytes_freed"`
+	OrphanParts     int   `json:"orphan_parts_removed"`
+}
+
+// ApplyLifecycle walks the namespace, applies each directory's effective
+// rule to its files (live and deleted), and frees what expired.
+func (l *Layer) ApplyLifecycle(now time.Time) (GCReport, error) {
+	var rep GCReport
+	root, _, err := l.RuleOf(RootIno)
+	if err != nil {
+		return rep, err
+	}
+	seen := map[Ino]bool{}
+	if err := l.lifecycleDir(RootIno, root, now, &rep, seen); err != nil {
+		return rep, err
+	}
+	// Deleted objects whose name was taken over by another object are no
+	// longer under any directory: the store's rule applies.
+	var shadowed []Ino
+	err = l.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pfxDeleted}})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			if ino := Ino(uint64FromBytes(it.Item().Key()[1:])); !seen[ino] {
+				shadowed = append(shadowed, ino)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return rep, err
+	}
+	for _, ino := range shadowed {
+		if err := l.lifecycleFile(ino, root, now, &rep); err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
+}
+
+func (l *Layer) lifecycleDir(dir Ino, inherited Rule, now time.Time, rep *GCReport, seen map[Ino]bool) error {
+	rule := inherited
+	if r, ok, err := l.RuleOf(dir); err != nil {
+		return err
+	} else if ok {
+		rule = r
+	}
+	ents, err := l.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	tombs, err := l.TombstonesOf(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range append(ents, tombs...) {
+		switch {
+		case e.Mode == 0o040000:
+			if err := l.lifecycleDir(e.Ino, rule, now, rep, seen); err != nil {
+				return err
+			}
+		case e.Mode == 0o100000 && !seen[e.Ino]:
+			seen[e.Ino] = true
+			if err := l.lifecycleFile(e.Ino, rule, now, rep); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (l *Layer) lifecycleFile(ino Ino, rule Rule, now time.Time, rep *GCReport) error {
+	rep.Objects++
+	if rule.Empty() {
+		return nil
+	}
+	vs, err := l.Versions(ino)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ids := rule.expired(vs, now)
+	if len(ids) == 0 {
+		return nil
+	}
+	drop := make(map[uint64]bool, len(ids))
+	for _, id := range ids {
+		drop[id] = true
+	}
+	n, freed, err := l.purgeVersions(ino, drop)
+	if err != nil {
+		return fmt.Errorf("lifecycle of object %d: %w", ino, err)
+	}
+	rep.VersionsExpired += n
+	rep.BytesFreed += freed
+	if n == len(vs) {
+		rep.ObjectsRemoved++
+	}
+	return nil
+}
+
+// CollectGarbage runs the lifecycle rules and then removes part files no
+// version references: leftovers of a crash between writing parts and
+// committing them. Parts of open files and parts newer than the scan are
+// never touched.
+func (l *Layer) CollectGarbage(now time.Time) (GCReport, error) {
+	rep, err := l.ApplyLifecycle(now)
+	if err != nil {
+		return rep, err
+	}
+	horizon, err := l.nextPart() // every part allocated from here on is newer than the scan
+	if err != nil {
+		return rep, err
+	}
+	live := map[uint64]bool{}
+	err = l.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pfxVersion}, PrefetchValues: true})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			var v Version
+			if err := it.Item().Value(v.UnmarshalBinary); err != nil {
+				return err
+			}
+			for _, r := range v.Runs {
+				live[r.Part] = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return rep, err
+	}
+	var orphans []chunkstore.PartID
+	err = l.st.Parts.Walk(func(id chunkstore.PartID, size int64) error {
+		if uint64(id) < horizon && !live[uint64(id)] {
+			orphans = append(orphans, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return rep, err
+	}
+	inFlight := l.pendingParts()
+	for _, id := range orphans {
+		if inFlight[uint64(id)] {
+			continue
+		}
+		if sz, err := l.st.Parts.Size(id); err == nil {
+			rep.BytesFreed += sz
+		}
+		if err := l.st.Parts.Remove(id); err != nil {
+			return rep, err
+		}
+		rep.OrphanParts++
+	}
+	// Let Badger drop value-log space freed by deleted inline parts.
+	for l.db.RunValueLogGC(0.5) == nil {
+	}
+	return rep, nil
+}
+
+// pendingParts returns the parts written by open files and not yet committed.
+func (l *Layer) pendingParts() map[uint64]bool {
+	l.filesMu.Lock()
+	files := make([]*File, 0, len(l.files))
+	for _, f := range l.files {
+		files = append(files, f)
+	}
+	l.filesMu.Unlock()
+	out := map[uint64]bool{}
+	for _, f := range files {
+		f.mu.RLock()
+		for _, id := range f.pending {
+			out[id] = true
+		}
+		f.mu.RUnlock()
+	}
+	return out
+}
