@@ -24,7 +24,9 @@ type Rule struct {
 }
 
 // Empty reports whether the rule expires nothing.
-func (r Rule) Empty() bool { return r.KeepNoncurrent == 0 && r.NoncurrentDays == 0 && !r.ExpireDeleteMarkers }
+func (r Rule) Empty() bool {
+	return r.KeepNoncurrent == 0 && r.NoncurrentDays == 0 && !r.ExpireDeleteMarkers
+}
 
 // SetRule sets (or with an empty rule, clears) the rule of directory dir.
 func (l *Layer) SetRule(dir Ino, r Rule) error {
