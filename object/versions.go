@@ -9,6 +9,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/ssefs/ssefs/chunkstore"
+	"github.com/ssefs/ssefs/dare"
 )
 
 // VersionInfo describes one version of a file, for listings.
@@ -301,7 +302,9 @@ func (l *Layer) purgeVersions(ino Ino, drop map[uint64]bool) (int, int64, error)
 			continue
 		}
 		seen[r.Part] = true
-		if !r.Inline {
+		if r.Inline {
+			freed += dare.EncryptedSize(r.PartLen)
+		} else {
 			if sz, err := l.st.Parts.Size(chunkstore.PartID(r.Part)); err == nil {
 				freed += sz
 			}
