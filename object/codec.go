@@ -3,6 +3,7 @@ package object
 import (
 	"encoding/binary"
 	"errors"
+	"io"
 )
 
 // errShort reports a record that ended before its fields did: a corrupt or
@@ -53,3 +54,5 @@ func (d *dec) bytes() []byte {
 func (d *dec) str() string { return string(d.bytes()) }
 
 func uint64FromBytes(b []byte) uint64 { return binary.BigEndian.Uint64(b) }
+
+func isEOF(err error) bool { return errors.Is(err, io.EOF) }

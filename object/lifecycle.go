@@ -107,6 +107,7 @@ type GCReport struct {
 	ObjectsRemoved  int   `json:"objects_removed"`
 	BytesFreed      int64 `json:"bytes_freed"`
 	OrphanParts     int   `json:"orphan_parts_removed"`
+	Compacted       int   `json:"files_compacted"`
 }
 
 // ApplyLifecycle walks the namespace, applies each directory's effective
@@ -214,6 +215,12 @@ func (l *Layer) lifecycleFile(ino Ino, rule Rule, now time.Time, rep *GCReport) 
 // never touched.
 func (l *Layer) CollectGarbage(now time.Time) (GCReport, error) {
 	rep, err := l.ApplyLifecycle(now)
+	if err != nil {
+		return rep, err
+	}
+	compacted, saved, err := l.CompactAll()
+	rep.Compacted += compacted
+	rep.BytesFreed += saved
 	if err != nil {
 		return rep, err
 	}

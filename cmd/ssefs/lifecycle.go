@@ -145,7 +145,7 @@ func runGC(env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stdout, "scanned %d files: expired %d versions, removed %d objects and %d orphan parts, freed %s\n",
-		rep.Objects, rep.VersionsExpired, rep.ObjectsRemoved, rep.OrphanParts, humanBytes(rep.BytesFreed))
+	fmt.Fprintf(env.stdout, "scanned %d files: expired %d versions, removed %d objects and %d orphan parts, compacted %d files, freed %s\n",
+		rep.Objects, rep.VersionsExpired, rep.ObjectsRemoved, rep.OrphanParts, rep.Compacted, humanBytes(rep.BytesFreed))
 	return nil
 }

@@ -234,6 +234,11 @@ func runLifecycleLoop(l *object.Layer, every time.Duration) (stop func()) {
 					log.Printf("ssefs: lifecycle: expired %d versions, removed %d objects, freed %d bytes",
 						rep.VersionsExpired, rep.ObjectsRemoved, rep.BytesFreed)
 				}
+				if n, saved, err := l.CompactAll(); err != nil {
+					log.Printf("ssefs: compaction: %v", err)
+				} else if n > 0 {
+					log.Printf("ssefs: compacted %d fragmented files, %d bytes saved", n, saved)
+				}
 			}
 		}
 	}()

@@ -1,0 +1,192 @@
+package object
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/ssefs/ssefs/chunkstore"
+)
+
+// errCompactRace aborts a compaction that lost a race with an open or a
+// commit; the file is simply left for the next pass.
+var errCompactRace = errors.New("object: file changed during compaction")
+
+// fragmented reports whether runs use many more parts than needed.
+func fragmented(runs []Run) bool {
+	var mapped uint64
+	for _, r := range runs {
+		mapped += uint64(r.Count)
+	}
+	ideal := int((mapped+partChunks-1)/partChunks) + 1
+	return len(runs) > 8 && len(runs) > 2*ideal
+}
+
+// Compact rewrites the current version of a fragmented file (many small
+// parts left by random writes) into fresh 4 MiB parts. The content and the
+// version id stay the same; only the run list is replaced, so readers of
+// any version see the same bytes. Parts no version references any more
+// are freed. Open files are skipped.
+func (l *Layer) Compact(ino Ino) (compacted bool, freed int64, err error) {
+	if l.isOpen(ino) {
+		return false, 0, nil
+	}
+	n, err := l.Inode(ino)
+	if err != nil || !isReg(n.Mode) || n.Version == 0 {
+		return false, 0, err
+	}
+	src, err := l.OpenVersion(ino, n.Version)
+	if err != nil || src.size == 0 || !fragmented(src.runs) {
+		return false, 0, err
+	}
+	var newRuns []Run
+	var written []chunkstore.PartID
+	var writtenBytes int64
+	cleanup := func() {
+		for _, id := range written {
+			l.st.Parts.Remove(id)
+		}
+	}
+	buf := make([]byte, partChunks*ChunkSize)
+	for _, span := range mappedSpans(src.runs) {
+		for c := span[0]; c < span[1]; c += partChunks {
+			end := min(c+partChunks, span[1])
+			off := int64(c) * ChunkSize
+			length := min(int64(end-c)*ChunkSize, src.size-off)
+			if length <= 0 {
+				break
+			}
+			if _, err := src.ReadAt(buf[:length], off); err != nil && length > 0 && !isEOF(err) {
+				cleanup()
+				return false, 0, err
+			}
+			id, err := l.nextPart()
+			if err != nil {
+				cleanup()
+				return false, 0, err
+			}
+			sealed, err := chunkstore.SealPart(l.cipher, src.oek[:], chunkstore.PartID(id), buf[:length])
+			if err == nil {
+				err = l.st.Parts.Write(chunkstore.PartID(id), sealed)
+			}
+			if err != nil {
+				cleanup()
+				return false, 0, err
+			}
+			written = append(written, chunkstore.PartID(id))
+			writtenBytes += int64(len(sealed))
+			newRuns = append(newRuns, Run{Chunk: c, Count: uint32(chunksFor(length)), Part: id, PartLen: length})
+		}
+	}
+	if err := l.st.Parts.Sync(written...); err != nil {
+		cleanup()
+		return false, 0, err
+	}
+	v := &Version{ID: n.Version, Size: src.size, Mtime: src.mtime, Runs: newRuns}
+	v.Seal(src.oek[:], ino)
+	var dead []Run
+	// Hold both locks across the commit: an OpenFile waiting for filesMu
+	// then loads the new run list, never the old one whose parts go.
+	l.nsMu.Lock()
+	l.filesMu.Lock()
+	_, open := l.files[ino]
+	err = errCompactRace
+	if !open {
+		err = l.update(func(txn *badger.Txn) error {
+			cur, err := l.getInode(txn, ino)
+			if err != nil {
+				return err
+			}
+			if cur.Version != v.ID {
+				return errCompactRace
+			}
+			b, _ := v.MarshalBinary()
+			if err := txn.Set(versionKey(ino, v.ID), b); err != nil {
+				return err
+			}
+			dead, err = l.unreferenced(txn, ino, src.runs)
+			return err
+		})
+	}
+	l.filesMu.Unlock()
+	l.nsMu.Unlock()
+	if err != nil {
+		cleanup()
+		if errors.Is(err, errCompactRace) {
+			return false, 0, nil
+		}
+		return false, 0, fmt.Errorf("object %d: compaction: %w", ino, err)
+	}
+	for _, r := range dead {
+		if r.Inline {
+			continue // inline parts belong to files far too small to fragment
+		}
+		if sz, err := l.st.Parts.Size(chunkstore.PartID(r.Part)); err == nil {
+			freed += sz
+		}
+		l.st.Parts.Remove(chunkstore.PartID(r.Part))
+	}
+	l.notify(Change{Ino: ino})
+	return true, freed - writtenBytes, nil
+}
+
+// unreferenced returns one run per part of runs that no version of ino
+// references any more.
+func (l *Layer) unreferenced(txn *badger.Txn, ino Ino, runs []Run) ([]Run, error) {
+	live := map[uint64]bool{}
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: inoKey(pfxVersion, ino), PrefetchValues: true})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		var v Version
+		if err := it.Item().Value(v.UnmarshalBinary); err != nil {
+			return nil, err
+		}
+		for _, r := range v.Runs {
+			live[r.Part] = true
+		}
+	}
+	return deadRuns(runs, live), nil
+}
+
+// CompactAll compacts every fragmented file that is not open and returns
+// how many it rewrote and the bytes that saved.
+func (l *Layer) CompactAll() (int, int64, error) {
+	var inos []Ino
+	err := l.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pfxInode}})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			inos = append(inos, Ino(uint64FromBytes(it.Item().Key()[1:])))
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	count, saved := 0, int64(0)
+	for _, ino := range inos {
+		ok, freed, err := l.Compact(ino)
+		if err != nil {
+			return count, saved, err
+		}
+		if ok {
+			count++
+			saved += freed
+		}
+	}
+	return count, saved, nil
+}
+
+// mappedSpans merges runs into [first, end) chunk ranges without holes.
+func mappedSpans(runs []Run) [][2]uint64 {
+	var out [][2]uint64
+	for _, r := range runs {
+		if k := len(out); k > 0 && out[k-1][1] == r.Chunk {
+			out[k-1][1] = r.End()
+			continue
+		}
+		out = append(out, [2]uint64{r.Chunk, r.End()})
+	}
+	return out
+}

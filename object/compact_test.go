@@ -1,0 +1,70 @@
+package object
+
+import (
+	"bytes"
+	"math/rand"
+	"testing"
+)
+
+func TestCompact(t *testing.T) {
+	l := newTestLayer(t)
+	n := createFile(t, l, RootIno, "frag")
+	rng := rand.New(rand.NewSource(3))
+	model := make([]byte, 8<<20)
+	rng.Read(model)
+	f, err := l.OpenFile(n.Ino)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt(model, 0)
+	if err := f.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	v1 := append([]byte(nil), model...)
+	// Random 4 KiB writes in every other chunk: one part per chunk.
+	for c := 0; c < 128; c += 2 {
+		off := int64(c)*ChunkSize + int64(rng.Intn(60000))
+		p := make([]byte, 4096)
+		rng.Read(p)
+		f.WriteAt(p, off)
+		copy(model[off:], p)
+	}
+	if err := f.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if !fragmented(f.runs) {
+		t.Fatalf("%d runs not considered fragmented", len(f.runs))
+	}
+	// Open files are left alone.
+	if ok, _, err := l.Compact(n.Ino); ok || err != nil {
+		t.Fatalf("compacted an open file: %v %v", ok, err)
+	}
+	f.Release()
+	ok, _, err := l.Compact(n.Ino)
+	if !ok || err != nil {
+		t.Fatalf("Compact = %v, %v", ok, err)
+	}
+	g, err := l.OpenFile(n.Ino)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Release()
+	if len(g.runs) > 3 {
+		t.Fatalf("after compaction %d runs", len(g.runs))
+	}
+	got := make([]byte, len(model))
+	if k, _ := g.ReadAt(got, 0); k != len(model) || !bytes.Equal(got, model) {
+		t.Fatal("content changed by compaction")
+	}
+	vs, _ := l.Versions(n.Ino)
+	old, err := l.OpenVersion(n.Ino, vs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k, _ := old.ReadAt(got, 0); k != len(v1) || !bytes.Equal(got, v1) {
+		t.Fatal("old version damaged by compaction")
+	}
+	if ok, _, _ := l.Compact(n.Ino); ok {
+		t.Fatal("compacted an already compact file")
+	}
+}
