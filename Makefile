@@ -4,7 +4,7 @@ BIN     := bin/ssefs
 DEMO    ?= $(CURDIR)/demo
 PKGS    := ./...
 
-.PHONY: all deps build run stop-demo test test-short race lint bench bench-deps soak clean
+.PHONY: all deps build run stop-demo test race lint bench bench-go bench-deps soak clean
 
 all: build
 
@@ -41,11 +41,17 @@ lint:
 bench-deps:
 	./scripts/deps.sh bench
 
+# The side-by-side comparison with the peers (make bench-deps first; run as root).
+BENCH_FLAGS ?=
 bench: build
-	$(GO) test -run XXX -bench . -benchtime 2s ./dare/ ./chunkstore/
+	$(BIN) bench --out bench-results --dir bench-scratch $(BENCH_FLAGS)
+
+# Go micro-benchmarks of the hot paths.
+bench-go:
+	$(GO) test -run XXX -bench . -benchtime 2s ./dare/ ./chunkstore/ ./keyring/ ./object/
 
 soak: deps
-	SSEFS_SOAK=1 $(GO) test -count=1 -timeout 60m -run 'Soak|RandomOps' ./fs/
+	SSEFS_SOAK=1 $(GO) test -count=1 -timeout 60m -run 'Soak|RandomOps|Crash' ./fs/ ./cmd/ssefs/
 
 clean:
 	rm -rf bin
