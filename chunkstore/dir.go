@@ -12,9 +12,10 @@ import (
 )
 
 // Dir stores one file per part under root, at root/xx/yy/<id as 16 hex
-// digits> where xx and yy are the id's lowest and second-lowest bytes, so
-// sequential ids spread over 65,536 shard directories. It is safe for
-// concurrent use.
+// digits> where xx and yy are the id's third- and second-lowest bytes:
+// 256 consecutive ids share a directory, so writing new parts rarely
+// creates (and fsyncs) a directory, and no directory grows past 256 parts
+// per 16 M ids. It is safe for concurrent use.
 type Dir struct {
 	root   string
 	fds    *fdCache
@@ -48,7 +49,7 @@ func OpenDir(root string) (*Dir, error) {
 
 // shardNames are the two directory levels holding id.
 func shardNames(id PartID) (xx, yy string) {
-	return fmt.Sprintf("%02x", uint8(id)), fmt.Sprintf("%02x", uint8(id>>8))
+	return fmt.Sprintf("%02x", uint8(id>>16)), fmt.Sprintf("%02x", uint8(id>>8))
 }
 
 func (d *Dir) shardDir(id PartID) string {

@@ -52,9 +52,9 @@ func TestPartPath(t *testing.T) {
 		want string
 	}{
 		{0, "00/00/0000000000000000"},
-		{1, "01/00/0000000000000001"},
-		{0x1234, "34/12/0000000000001234"},
-		{0xdeadbeef00abcdef, "ef/cd/deadbeef00abcdef"},
+		{1, "00/00/0000000000000001"},
+		{0x1234, "00/12/0000000000001234"},
+		{0xdeadbeef00abcdef, "ab/cd/deadbeef00abcdef"},
 	} {
 		if got, _ := filepath.Rel(d.root, d.path(tc.id)); got != tc.want {
 			t.Errorf("path(%#x) = %s, want %s", uint64(tc.id), got, tc.want)
@@ -63,11 +63,11 @@ func TestPartPath(t *testing.T) {
 	if err := d.Write(0x1234, []byte("x")); err != nil {
 		t.Fatal(err)
 	}
-	st, err := os.Stat(filepath.Join(d.root, "34/12/0000000000001234"))
+	st, err := os.Stat(filepath.Join(d.root, "00/12/0000000000001234"))
 	if err != nil || st.Mode().Perm()&0o077 != 0 {
 		t.Fatalf("part file: %v, %v", st, err)
 	}
-	for _, dir := range []string{"34", "34/12"} {
+	for _, dir := range []string{"00", "00/12"} {
 		st, err := os.Stat(filepath.Join(d.root, dir))
 		if err != nil || st.Mode().Perm()&0o077 != 0 {
 			t.Errorf("shard %s: %v, %v", dir, st, err)
@@ -157,7 +157,7 @@ func TestWalkUsage(t *testing.T) {
 	// Strays that are not parts must be ignored.
 	os.WriteFile(filepath.Join(d.root, "store.lock"), nil, 0o600)
 	os.WriteFile(filepath.Join(d.shardDir(3), "0000000000000003.tmp"), nil, 0o600)
-	os.WriteFile(filepath.Join(d.shardDir(3), PartID(4).String()), nil, 0o600) // wrong shard
+	os.WriteFile(filepath.Join(d.shardDir(3), PartID(0x40000).String()), nil, 0o600) // wrong shard
 	os.MkdirAll(filepath.Join(d.root, "zz", "00"), 0o700)
 
 	got := map[PartID]int64{}

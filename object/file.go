@@ -46,6 +46,7 @@ type File struct {
 	l   *Layer
 	ino Ino
 	oek keyring.ObjectKey
+	gen uint64 // l.sse.gen when oek was fetched; a mismatch forces a key re-check
 
 	mu      sync.RWMutex
 	refs    int
@@ -66,11 +67,20 @@ type File struct {
 // authenticating its current version. Each call must be matched by Release.
 func (l *Layer) OpenFile(ino Ino) (*File, error) {
 	l.filesMu.Lock()
-	defer l.filesMu.Unlock()
 	if f, ok := l.files[ino]; ok {
 		f.refs++
+		l.filesMu.Unlock()
+		// Shared state of an already open file: the key may have been sealed since.
+		f.mu.Lock()
+		err := f.refreshKeyLocked()
+		f.mu.Unlock()
+		if err != nil {
+			f.Release()
+			return nil, err
+		}
 		return f, nil
 	}
+	defer l.filesMu.Unlock()
 	n, err := l.Inode(ino)
 	if err != nil {
 		return nil, err
@@ -78,11 +88,12 @@ func (l *Layer) OpenFile(ino Ino) (*File, error) {
 	if !isReg(n.Mode) {
 		return nil, ErrInvalid
 	}
+	g := l.sse.gen.Load()
 	oek, err := l.objectKey(n)
 	if err != nil {
 		return nil, err
 	}
-	f := &File{l: l, ino: ino, oek: oek, refs: 1, dirty: map[uint64][]byte{}, inline: map[uint64][]byte{}, mtime: n.Mtime}
+	f := &File{l: l, ino: ino, oek: oek, gen: g, refs: 1, dirty: map[uint64][]byte{}, inline: map[uint64][]byte{}, mtime: n.Mtime}
 	if n.Version != 0 {
 		v, err := l.loadVersion(n, n.Version, oek)
 		if err != nil {
@@ -234,7 +245,9 @@ func (f *File) readStored(dst []byte, c uint64, within int64) error {
 // ReadAt reads plaintext at off. It never returns bytes that did not
 // authenticate: a failed part is an error for the whole read.
 func (f *File) ReadAt(p []byte, off int64) (int, error) {
-	f.mu.RLock()
+	if err := f.rlockKeyed(); err != nil { // a sealed key fails even an open descriptor
+		return 0, err
+	}
 	defer f.mu.RUnlock()
 	if off >= f.size {
 		return 0, io.EOF
@@ -301,6 +314,9 @@ func (f *File) WriteAt(p []byte, off int64) (int, error) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if err := f.refreshKeyLocked(); err != nil {
+		return 0, err
+	}
 	pos, end := off, off+int64(len(p))
 	for pos < end {
 		c := chunkOf(pos)
@@ -334,6 +350,9 @@ func (f *File) Truncate(size int64) error {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if err := f.refreshKeyLocked(); err != nil {
+		return err
+	}
 	if size < f.size {
 		keep := chunksFor(size)
 		for c, b := range f.dirty {
@@ -370,14 +389,14 @@ func (f *File) spill(final bool) error {
 	}
 	sort.Slice(chunks, func(i, j int) bool { return chunks[i] < chunks[j] })
 	inline := final && f.size <= InlineMax
+	// Pack up to partChunks dirty chunks per part whether or not they are
+	// contiguous: a part's packages map to file chunks through one run per
+	// contiguous group, so random writes cost one part file per 4 MiB of
+	// dirty data, not one per chunk.
 	for len(chunks) > 0 {
-		n := 1
-		for n < len(chunks) && n < partChunks && chunks[n] == chunks[n-1]+1 {
-			n++
-		}
-		group := chunks[:n]
-		chunks = chunks[n:]
-		plain := make([]byte, 0, n*ChunkSize)
+		group := chunks[:min(len(chunks), partChunks)]
+		chunks = chunks[len(group):]
+		plain := make([]byte, 0, len(group)*ChunkSize)
 		for _, c := range group {
 			valid := min(ChunkSize, f.size-int64(c)*ChunkSize)
 			plain = append(plain, f.dirty[c][:valid]...)
@@ -402,7 +421,15 @@ func (f *File) spill(final bool) error {
 			}
 			f.pending = append(f.pending, id)
 		}
-		f.runs = overlay(f.runs, Run{Chunk: group[0], Count: uint32(n), Part: id, PartLen: int64(len(plain)), Inline: inline})
+		for i := 0; i < len(group); {
+			j := i + 1
+			for j < len(group) && group[j] == group[j-1]+1 {
+				j++
+			}
+			f.runs = overlay(f.runs, Run{Chunk: group[i], Count: uint32(j - i), Part: id,
+				PartChunk: uint32(i), PartLen: int64(len(plain)), Inline: inline})
+			i = j
+		}
 		for _, c := range group {
 			putChunk(f.dirty[c])
 			delete(f.dirty, c)
@@ -419,6 +446,9 @@ func (f *File) Commit() error {
 	defer f.mu.Unlock()
 	if !f.modified {
 		return nil
+	}
+	if err := f.refreshKeyLocked(); err != nil {
+		return err
 	}
 	if err := f.spill(true); err != nil {
 		return err

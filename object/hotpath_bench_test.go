@@ -1,0 +1,86 @@
+package object
+
+import (
+	"fmt"
+	"math/rand"
+	"syscall"
+	"testing"
+)
+
+// BenchmarkCreateSmallFile is one tar-extract step: create, write 4 KiB,
+// commit, release.
+func BenchmarkCreateSmallFile(b *testing.B) {
+	l := newTestLayer(b)
+	data := make([]byte, 4096)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		n, err := l.Create(RootIno, fmt.Sprint(i), CreateArgs{Mode: syscall.S_IFREG | 0o644})
+		if err != nil {
+			b.Fatal(err)
+		}
+		f, err := l.OpenFile(n.Ino)
+		if err != nil {
+			b.Fatal(err)
+		}
+		f.WriteAt(data, 0)
+		if err := f.Commit(); err != nil {
+			b.Fatal(err)
+		}
+		f.Release()
+	}
+}
+
+// BenchmarkRandomWrite4K writes 4 KiB at random offsets of a 256 MiB file.
+func BenchmarkRandomWrite4K(b *testing.B) {
+	l := newTestLayer(b)
+	n := createFile(b, l, RootIno, "rand")
+	f, err := l.OpenFile(n.Ino)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Release()
+	const size = 256 << 20
+	buf := make([]byte, 1<<20)
+	for off := int64(0); off < size; off += int64(len(buf)) {
+		f.WriteAt(buf, off)
+	}
+	f.Commit()
+	rng := rand.New(rand.NewSource(1))
+	p := make([]byte, 4096)
+	b.SetBytes(4096)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := f.WriteAt(p, rng.Int63n(size/4096)*4096); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := f.Commit(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkRandomRead4K reads 4 KiB at random offsets of a 256 MiB file.
+func BenchmarkRandomRead4K(b *testing.B) {
+	l := newTestLayer(b)
+	n := createFile(b, l, RootIno, "rand")
+	f, err := l.OpenFile(n.Ino)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Release()
+	const size = 256 << 20
+	buf := make([]byte, 1<<20)
+	for off := int64(0); off < size; off += int64(len(buf)) {
+		f.WriteAt(buf, off)
+	}
+	f.Commit()
+	rng := rand.New(rand.NewSource(1))
+	p := make([]byte, 4096)
+	b.SetBytes(4096)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := f.ReadAt(p, rng.Int63n(size/4096)*4096); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
