@@ -159,4 +159,10 @@ type Status struct {
 	StoredBytes int64  `json:"stored_bytes"`
 	PartFiles   int64  `json:"part_files"`
 	InlineParts int64  `json:"inline_parts"`
+
+	// SSE: Unrecoverable counts objects whose key was deleted (crypto-erased), -1
+	// while the KMS is sealed and it cannot be known.
+	SealedKeys    int   `json:"sealed_keys"`
+	Unrecoverable int64 `json:"unrecoverable_objects"`
+	Rotations     int   `json:"rotations_running,omitempty"`
 }

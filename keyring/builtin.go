@@ -1,14 +1,17 @@
 package keyring
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -33,9 +36,43 @@ var _ KMS = (*Builtin)(nil)
 // state is everything the master key unlocks.
 type state struct {
 	w     *wrapper
-	keys  map[string]*ekey // by name
+	keys  map[string]*ekey   // by name: the newest version, the one GenerateKey uses
+	vers  map[string][]*ekey // by name: every live version, oldest first
 	byID  map[keyID]*ekey
 	tombs map[keyID]struct{}
+	meta  *[metaKeyLen]byte // the metadata (Badger) key; nil in a keyring without one
+}
+
+func newState(w *wrapper, tombs map[keyID]struct{}) *state {
+	return &state{w: w, keys: map[string]*ekey{}, vers: map[string][]*ekey{}, byID: map[keyID]*ekey{}, tombs: tombs}
+}
+
+// add registers one key version and makes the newest version of its name current.
+// Versions are ordered by creation time, then id, so every open agrees on the newest.
+func (st *state) add(k *ekey) {
+	vs := append(st.vers[k.name], k)
+	slices.SortFunc(vs, func(a, b *ekey) int {
+		if c := a.created.Compare(b.created); c != 0 {
+			return c
+		}
+		return bytes.Compare(a.id[:], b.id[:])
+	})
+	st.vers[k.name] = vs
+	st.keys[k.name] = vs[len(vs)-1]
+	st.byID[k.id] = k
+}
+
+// remove forgets one key version (deleted or retired).
+func (st *state) remove(k *ekey) {
+	delete(st.byID, k.id)
+	vs := slices.DeleteFunc(slices.Clone(st.vers[k.name]), func(v *ekey) bool { return v == k })
+	if len(vs) == 0 {
+		delete(st.vers, k.name)
+		delete(st.keys, k.name)
+		return
+	}
+	st.vers[k.name] = vs
+	st.keys[k.name] = vs[len(vs)-1]
 }
 
 // ekey is one EK in memory. aead is nil while the key is sealed; material is then zero.
@@ -64,8 +101,12 @@ func (k *ekey) disarm() {
 }
 
 func (s *state) zero() {
-	for _, k := range s.keys {
+	for _, k := range s.byID {
 		k.disarm()
+	}
+	if s.meta != nil {
+		clear(s.meta[:])
+		s.meta = nil
 	}
 	s.w = nil
 }
@@ -86,12 +127,21 @@ func CreateBuiltin(dir string, mk MasterKey) (*Builtin, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &state{w: w, keys: map[string]*ekey{}, byID: map[keyID]*ekey{}, tombs: map[keyID]struct{}{}}
+	st := newState(w, map[keyID]struct{}{})
 	b := &Builtin{dir: dir, st: st}
 	if err := b.writeTombstones(st, st.tombs); err != nil {
 		return nil, err
 	}
 	if err := b.createKey(st, DefaultKeyName); err != nil {
+		return nil, err
+	}
+	st.meta = new([metaKeyLen]byte)
+	rand.Read(st.meta[:]) // crypto/rand.Read never fails (it crashes the program instead)
+	mr, err := w.sealMetaKey(st.meta)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeAtomic(dir, metaKeyFile, mr); err != nil {
 		return nil, err
 	}
 	v, err := w.sealVerifier()
@@ -229,7 +279,15 @@ func load(dir string, mk *MasterKey) (*state, error) {
 	if err != nil {
 		return nil, fmt.Errorf("keyring: tombstones: %w", err)
 	}
-	st := &state{w: w, keys: map[string]*ekey{}, byID: map[keyID]*ekey{}, tombs: tombs}
+	st := newState(w, tombs)
+	switch m, err := os.ReadFile(filepath.Join(dir, metaKeyFile)); {
+	case err == nil:
+		if st.meta, err = w.openMetaKey(m); err != nil {
+			return nil, fmt.Errorf("keyring: metadata key: %w", err)
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("keyring: metadata key: %w", err)
+	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("keyring: open: %w", err)
@@ -268,17 +326,12 @@ func (st *state) addFile(path string, id keyID) error {
 	}
 	k := &ekey{keyRecord: *rec}
 	clear(rec.material[:])
-	if _, dup := st.keys[k.name]; dup {
-		k.disarm()
-		return fmt.Errorf("%w: two key files for one key name (%s)", ErrCorrupt, id)
-	}
 	if k.sealed {
 		k.disarm()
 	} else if err := k.arm(); err != nil {
 		return err
 	}
-	st.keys[k.name] = k
-	st.byID[k.id] = k
+	st.add(k) // two files of one name are two versions of a rotated key
 	return nil
 }
 
@@ -330,6 +383,12 @@ func authenticates(w *wrapper, base string, data []byte) bool {
 		return w.checkVerifier(data) == nil
 	case tombstonesFile:
 		_, err := w.openTombstones(data)
+		return err == nil
+	case metaKeyFile:
+		k, err := w.openMetaKey(data)
+		if k != nil {
+			clear(k[:])
+		}
 		return err == nil
 	}
 	id, ok := parseKeyFileName(base)

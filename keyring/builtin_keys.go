@@ -2,6 +2,7 @@ package keyring
 
 import (
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -28,6 +29,12 @@ func (b *Builtin) createKey(st *state, name string) error {
 	if _, ok := st.keys[name]; ok {
 		return fmt.Errorf("%w: %q", ErrKeyExists, name)
 	}
+	return b.newVersion(st, name)
+}
+
+// newVersion writes a fresh EK named name under a new random id and makes it the
+// name's current version.
+func (b *Builtin) newVersion(st *state, name string) error {
 	var id keyID
 	for {
 		var err error
@@ -40,7 +47,11 @@ func (b *Builtin) createKey(st *state, name string) error {
 			break
 		}
 	}
-	k := &ekey{keyRecord: keyRecord{id: id, name: name, created: time.Now().UTC(), version: recordVersion}}
+	created := time.Now().UTC()
+	if cur, ok := st.keys[name]; ok && !created.After(cur.created) {
+		created = cur.created.Add(time.Nanosecond) // a new version must sort last
+	}
+	k := &ekey{keyRecord: keyRecord{id: id, name: name, created: created, version: recordVersion}}
 	if _, err := rand.Read(k.material[:]); err != nil {
 		return fmt.Errorf("keyring: generating key: %w", err)
 	}
@@ -52,8 +63,7 @@ func (b *Builtin) createKey(st *state, name string) error {
 		k.disarm()
 		return err
 	}
-	st.keys[name] = k
-	st.byID[id] = k
+	st.add(k)
 	return nil
 }
 
@@ -70,24 +80,37 @@ func (b *Builtin) DeleteKey(name string) error {
 	if err != nil {
 		return err
 	}
-	k, ok := st.keys[name]
+	vs, ok := st.vers[name]
 	if !ok {
 		return fmt.Errorf("%w: %q", ErrKeyNotFound, name)
 	}
-	tombs := make(map[keyID]struct{}, len(st.tombs)+1)
+	return b.erase(st, name, slices.Clone(vs))
+}
+
+// erase tombstones the given versions of one key (durably, first) and then overwrites
+// and removes their files. From the tombstone write on they are gone for good.
+func (b *Builtin) erase(st *state, name string, vs []*ekey) error {
+	tombs := make(map[keyID]struct{}, len(st.tombs)+len(vs))
 	for id := range st.tombs {
 		tombs[id] = struct{}{}
 	}
-	tombs[k.id] = struct{}{}
+	for _, k := range vs {
+		tombs[k.id] = struct{}{}
+	}
 	if err := b.writeTombstones(st, tombs); err != nil {
 		return err
 	}
 	st.tombs = tombs
-	delete(st.keys, name)
-	delete(st.byID, k.id)
-	k.disarm()
-	if err := eraseFile(filepath.Join(b.dir, keyFileName(k.id))); err != nil {
-		return fmt.Errorf("keyring: key %q deleted, but its file was not erased (retried at next open): %w", name, err)
+	var errs []error
+	for _, k := range vs {
+		st.remove(k)
+		k.disarm()
+		if err := eraseFile(filepath.Join(b.dir, keyFileName(k.id))); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("keyring: key %q deleted, but a file was not erased (retried at next open): %w", name, err)
 	}
 	return nil
 }
@@ -102,7 +125,7 @@ func (b *Builtin) ListKeys() ([]KeyInfo, error) {
 	}
 	out := make([]KeyInfo, 0, len(st.keys))
 	for _, k := range st.keys {
-		out = append(out, KeyInfo{Name: k.name, ID: k.id.String(), Created: k.created, Sealed: k.sealed, Version: k.version})
+		out = append(out, KeyInfo{Name: k.name, ID: k.id.String(), Created: k.created, Sealed: k.sealed, Version: k.version, Versions: len(st.vers[k.name])})
 	}
 	slices.SortFunc(out, func(a, b KeyInfo) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
@@ -113,19 +136,24 @@ func (b *Builtin) ListKeys() ([]KeyInfo, error) {
 func (b *Builtin) SealKey(name string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	st, k, err := b.lookupForAdmin(name)
-	if err != nil || k.sealed {
-		return err
-	}
-	rec := k.keyRecord
-	rec.sealed = true
-	err = b.writeKey(st, &rec)
-	clear(rec.material[:])
+	st, _, err := b.lookupForAdmin(name)
 	if err != nil {
 		return err
 	}
-	k.sealed = true
-	k.disarm()
+	for _, k := range st.vers[name] {
+		if k.sealed {
+			continue
+		}
+		rec := k.keyRecord
+		rec.sealed = true
+		err = b.writeKey(st, &rec)
+		clear(rec.material[:])
+		if err != nil {
+			return err
+		}
+		k.sealed = true
+		k.disarm()
+	}
 	return nil
 }
 
@@ -133,10 +161,21 @@ func (b *Builtin) SealKey(name string) error {
 func (b *Builtin) UnsealKey(name string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	st, k, err := b.lookupForAdmin(name)
-	if err != nil || !k.sealed {
+	st, _, err := b.lookupForAdmin(name)
+	if err != nil {
 		return err
 	}
+	for _, k := range st.vers[name] {
+		if k.sealed {
+			if err := b.unsealVersion(st, name, k); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (b *Builtin) unsealVersion(st *state, name string, k *ekey) error {
 	data, err := os.ReadFile(filepath.Join(b.dir, keyFileName(k.id)))
 	if err != nil {
 		return fmt.Errorf("keyring: unseal key %q: %w", name, err)

@@ -33,7 +33,7 @@ func TestCreateOpen(t *testing.T) {
 			t.Errorf("%s mode %v", n, fi.Mode())
 		}
 	}
-	want := []string{keyFileName(liveKey(t, b, DefaultKeyName).id), tombstonesFile, verifierFile}
+	want := []string{keyFileName(liveKey(t, b, DefaultKeyName).id), metaKeyFile, tombstonesFile, verifierFile}
 	if got := dirNames(t, dir); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("files %v, want %v", got, want)
 	}
@@ -324,6 +324,11 @@ func TestNoKeyMaterialOnDisk(t *testing.T) {
 		secrets = append(secrets, bytes.Clone(liveKey(t, b, n).material[:]))
 	}
 	secrets = append(secrets, bytes.Clone(liveKey(t, b, DefaultKeyName).material[:]))
+	meta, err := b.MetadataKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets = append(secrets, meta)
 	for i := 0; i < 20; i++ {
 		d, err := b.GenerateKey(names[i%2], DEKContext([]byte("s"), uint64(i)))
 		if err != nil {

@@ -2,6 +2,7 @@ package keyring
 
 import (
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"sync"
 )
@@ -106,12 +107,17 @@ func (b *Builtin) Decrypt(name string, ciphertext []byte, context []byte) ([]byt
 	if _, dead := st.tombs[id]; dead {
 		return nil, fmt.Errorf("%w: %q (id %s)", ErrKeyDeleted, name, id)
 	}
-	_, k, err := b.usableKey(name)
-	if err != nil {
+	if _, _, err := b.usableKey(name); err != nil && !errors.Is(err, ErrKeySealed) {
 		return nil, err
 	}
-	if k.id != id {
+	// The id picks the version: after a rotation, DEKs of the old version still open
+	// until the rotation retires it.
+	k, ok := st.byID[id]
+	if !ok || k.name != name {
 		return nil, fmt.Errorf("%w: ciphertext was made under key id %s, not %q", ErrDecrypt, id, name)
+	}
+	if k.sealed {
+		return nil, fmt.Errorf("%w: %q", ErrKeySealed, name)
 	}
 	aad := getAAD(context, k.id[:])
 	pt, err := k.aead.Open(make([]byte, 0, dekLen), c.nonce(), c.sealed(), *aad)

@@ -42,6 +42,7 @@ const (
 	kindKey        byte = 1
 	kindVerifier   byte = 2
 	kindTombstones byte = 3
+	kindMetaKey    byte = 4
 )
 
 // File names under the keyring directory. Key files are named by their random id so the
@@ -49,6 +50,7 @@ const (
 const (
 	verifierFile   = "verifier"
 	tombstonesFile = "tombstones"
+	metaKeyFile    = "metakey"
 	keyFileSuffix  = ".key"
 	newSuffix      = ".new" // a record re-sealed by an unfinished ChangeMasterKey
 	tmpSuffix      = ".tmp" // an unfinished atomic write
@@ -293,4 +295,27 @@ func (w *wrapper) openTombstones(data []byte) (map[keyID]struct{}, error) {
 		ids[id] = struct{}{}
 	}
 	return ids, nil
+}
+
+// metaKeyLen is the size of the metadata (Badger) encryption key kept in the keyring.
+const metaKeyLen = 32
+
+// sealMetaKey seals the store's random metadata key; the payload is the 32 key bytes.
+func (w *wrapper) sealMetaKey(k *[metaKeyLen]byte) (record, error) {
+	return w.seal(kindMetaKey, keyID{}, k[:])
+}
+
+// openMetaKey decodes the metadata key record.
+func (w *wrapper) openMetaKey(data []byte) (*[metaKeyLen]byte, error) {
+	_, p, err := w.open(data, kindMetaKey)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(p)
+	if len(p) != metaKeyLen {
+		return nil, fmt.Errorf("%w: metadata key is %d bytes", ErrCorrupt, len(p))
+	}
+	var k [metaKeyLen]byte
+	copy(k[:], p)
+	return &k, nil
 }

@@ -47,6 +47,9 @@ type KeyInfo struct {
 	Created time.Time
 	Sealed  bool
 	Version int // format version of the key's on-disk record
+	// Versions counts the live versions of the key: more than one while a rotation
+	// has not retired the old ones yet. ID and Created are the newest version's.
+	Versions int
 }
 
 // Status is the KMS summary shown by `ssefs kms status`.

@@ -33,6 +33,9 @@ func (b *Builtin) ChangeMasterKey(newMK MasterKey) error {
 	for id := range st.byID {
 		files = append(files, keyFileName(id))
 	}
+	if st.meta != nil {
+		files = append(files, metaKeyFile)
+	}
 	files = append(files, tombstonesFile, verifierFile) // verifier last: it is the commit
 
 	written := make([]string, 0, len(files))
@@ -109,6 +112,13 @@ func (b *Builtin) resealFile(old, nw *wrapper, name string) error {
 			return fmt.Errorf("tombstones: %w", err)
 		}
 		r, err = nw.sealTombstones(tombs)
+	case metaKeyFile:
+		var k *[metaKeyLen]byte
+		if k, err = old.openMetaKey(data); err != nil {
+			return fmt.Errorf("metadata key: %w", err)
+		}
+		r, err = nw.sealMetaKey(k)
+		clear(k[:])
 	default:
 		id, _ := parseKeyFileName(name)
 		var rec *keyRecord

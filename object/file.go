@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"sync"
 	"time"
 
@@ -26,7 +25,7 @@ const (
 	partChunks = 64
 	// maxDirty is how much plaintext one file buffers before it is encrypted
 	// into parts (not yet committed), bounding memory for any write pattern.
-	maxDirty = 256 * ChunkSize
+	maxDirty = 128 * ChunkSize
 )
 
 var chunkPool = sync.Pool{New: func() any { b := make([]byte, ChunkSize); return &b }}
@@ -61,6 +60,14 @@ type File struct {
 	pendingInline map[uint64]bool
 	modified      bool
 	detached      bool // a read-only view of an old version (OpenVersion)
+
+	// The spill pipeline (spill.go): batches of chunks being sealed into
+	// parts in the background while writes go on.
+	inflight map[uint64][]byte // chunk → buffer being sealed (latest)
+	queue    []*spillBatch     // taken, not yet installed, in order
+	sealing  bool              // a sealer goroutine is running
+	spillErr error             // first background failure, reported by the next write or commit
+	cond     *sync.Cond        // signalled when a batch is installed
 }
 
 // OpenFile returns the shared content state of a regular file, loading and
@@ -257,7 +264,7 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 	for pos < end {
 		c := chunkOf(pos)
 		within := pos - int64(c)*ChunkSize
-		if b, ok := f.dirty[c]; ok {
+		if b, ok := f.buffered(c); ok {
 			n := copy(p[pos-off:end-off], b[within:])
 			pos += int64(n)
 			continue
@@ -268,7 +275,7 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 		if i := findRun(f.runs, c); i >= 0 {
 			last := chunkOf(end - 1)
 			for next := c + 1; next <= last && next < f.runs[i].End(); next++ {
-				if _, d := f.dirty[next]; d {
+				if _, d := f.buffered(next); d {
 					break
 				}
 				spanEnd = min(end, int64(next+1)*ChunkSize)
@@ -296,7 +303,9 @@ func (f *File) dirtyChunk(c uint64, ws, we int64) ([]byte, error) {
 	start := int64(c) * ChunkSize
 	validEnd := min(start+ChunkSize, f.size)
 	if start < validEnd && (ws > start || we < validEnd) {
-		if err := f.readStored(b, c, 0); err != nil {
+		if ib, ok := f.inflight[c]; ok {
+			copy(b, ib)
+		} else if err := f.readStored(b, c, 0); err != nil {
 			putChunk(b)
 			return nil, err
 		}
@@ -335,9 +344,10 @@ func (f *File) WriteAt(p []byte, off int64) (int, error) {
 	f.mtime = time.Now().UnixNano()
 	f.modified = true
 	if len(f.dirty)*ChunkSize >= maxDirty {
-		if err := f.spill(false); err != nil {
-			return len(p), err
-		}
+		f.spillAsync()
+	}
+	if err := f.spillErr; err != nil {
+		return len(p), err
 	}
 	return len(p), nil
 }
@@ -350,6 +360,7 @@ func (f *File) Truncate(size int64) error {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.drainLocked()
 	if err := f.refreshKeyLocked(); err != nil {
 		return err
 	}
@@ -377,73 +388,13 @@ func (f *File) Truncate(size int64) error {
 	return nil
 }
 
-// spill encrypts every dirty chunk into new parts and maps them into the
-// extents. final marks the spill of a commit, when a small file may go inline.
-func (f *File) spill(final bool) error {
-	if len(f.dirty) == 0 {
-		return nil
-	}
-	chunks := make([]uint64, 0, len(f.dirty))
-	for c := range f.dirty {
-		chunks = append(chunks, c)
-	}
-	sort.Slice(chunks, func(i, j int) bool { return chunks[i] < chunks[j] })
-	inline := final && f.size <= InlineMax
-	// Pack up to partChunks dirty chunks per part whether or not they are
-	// contiguous: a part's packages map to file chunks through one run per
-	// contiguous group, so random writes cost one part file per 4 MiB of
-	// dirty data, not one per chunk.
-	for len(chunks) > 0 {
-		group := chunks[:min(len(chunks), partChunks)]
-		chunks = chunks[len(group):]
-		plain := make([]byte, 0, len(group)*ChunkSize)
-		for _, c := range group {
-			valid := min(ChunkSize, f.size-int64(c)*ChunkSize)
-			plain = append(plain, f.dirty[c][:valid]...)
-		}
-		id, err := f.l.nextPart()
-		if err != nil {
-			return err
-		}
-		sealed, err := chunkstore.SealPart(f.l.cipher, f.oek[:], chunkstore.PartID(id), plain)
-		if err != nil {
-			return fmt.Errorf("object %d: sealing part: %w", f.ino, err)
-		}
-		if inline {
-			if f.pendingInline == nil {
-				f.pendingInline = map[uint64]bool{}
-			}
-			f.inline[id] = sealed
-			f.pendingInline[id] = true
-		} else {
-			if err := f.l.st.Parts.Write(chunkstore.PartID(id), sealed); err != nil {
-				return fmt.Errorf("object %d: %w", f.ino, err)
-			}
-			f.pending = append(f.pending, id)
-		}
-		for i := 0; i < len(group); {
-			j := i + 1
-			for j < len(group) && group[j] == group[j-1]+1 {
-				j++
-			}
-			f.runs = overlay(f.runs, Run{Chunk: group[i], Count: uint32(j - i), Part: id,
-				PartChunk: uint32(i), PartLen: int64(len(plain)), Inline: inline})
-			i = j
-		}
-		for _, c := range group {
-			putChunk(f.dirty[c])
-			delete(f.dirty, c)
-		}
-	}
-	return nil
-}
-
 // Commit makes the file's current content a new version: parts first, made
 // durable, then one metadata transaction that references them. Nothing is
 // done when the content did not change since the last commit.
 func (f *File) Commit() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.drainLocked()
 	if !f.modified {
 		return nil
 	}

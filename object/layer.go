@@ -42,6 +42,8 @@ type Layer struct {
 	keysMu sync.Mutex
 	oeks   map[Ino]keyring.ObjectKey // unsealed object keys, zeroised on seal
 
+	sse sseState // SSE defaults, SSE-C keys, key generations, rotations (sse*.go)
+
 	notifyMu sync.Mutex
 	notifier func(Change)
 }
@@ -81,6 +83,7 @@ func (l *Layer) Close() error {
 		files = append(files, f)
 	}
 	l.filesMu.Unlock()
+	l.stopRotations()
 	var errs []error
 	for _, f := range files {
 		errs = append(errs, f.Commit())

@@ -126,6 +126,9 @@ func (l *Layer) Create(parent Ino, name string, a CreateArgs) (*Inode, error) {
 		}
 		if isDir(a.Mode) {
 			p.Nlink++
+			if err := l.inheritDirSSE(txn, parent, ino); err != nil {
+				return err
+			}
 		}
 		p.Mtime, p.Ctime = now, now
 		if err := l.putInode(txn, p); err != nil {
@@ -291,6 +294,11 @@ func (l *Layer) purgeObject(txn *badger.Txn, n *Inode) error {
 	}
 	if err := l.clearTombstone(txn, n.Ino); err != nil {
 		return err
+	}
+	if isDir(n.Mode) {
+		if err := l.dropDirSSE(txn, n.Ino); err != nil {
+			return err
+		}
 	}
 	l.forgetKey(n.Ino)
 	return l.deleteInode(txn, n.Ino)

@@ -187,6 +187,7 @@ func (l *Layer) reloadOpen(ino Ino, v *Version) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.drainLocked()
 	for c, b := range f.dirty {
 		putChunk(b)
 		delete(f.dirty, c)

@@ -1,11 +1,8 @@
 package store
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
 	"log"
 	"os"
 	"path/filepath"
@@ -74,13 +71,18 @@ func Init(dir string, mk keyring.MasterKey, opts InitOptions) (err error) {
 	if err != nil {
 		return fmt.Errorf("store: creating keyring: %w", err)
 	}
+	metaKey, err := kms.MetadataKey()
 	kms.Close()
+	if err != nil {
+		return fmt.Errorf("store: creating keyring: %w", err)
+	}
+	defer clear(metaKey)
 	parts, err := chunkstore.OpenDir(filepath.Join(dir, PartsDir))
 	if err != nil {
 		return err
 	}
 	parts.Close()
-	db, err := openDB(filepath.Join(dir, MetaDir), mk)
+	db, err := openDB(filepath.Join(dir, MetaDir), metaKey)
 	if err != nil {
 		return err
 	}
@@ -107,11 +109,17 @@ func Open(dir string, mk keyring.MasterKey) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("store: opening keyring: %w", err)
 	}
+	metaKey, err := s.KMS.MetadataKey()
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store: opening keyring: %w", err)
+	}
+	defer clear(metaKey)
 	if s.Parts, err = chunkstore.OpenDir(filepath.Join(dir, PartsDir)); err != nil {
 		s.Close()
 		return nil, err
 	}
-	if s.DB, err = openDB(filepath.Join(dir, MetaDir), mk); err != nil {
+	if s.DB, err = openDB(filepath.Join(dir, MetaDir), metaKey); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -159,17 +167,11 @@ func lockStore(dir string) (*os.File, error) {
 	return f, nil
 }
 
-// MetaKey derives the Badger encryption key from the master key, so the
-// metadata is unreadable without the passphrase yet needs no stored secret.
-func MetaKey(mk keyring.MasterKey) []byte {
-	h := hmac.New(sha256.New, mk[:])
-	io.WriteString(h, "ssefs metadata key v1")
-	return h.Sum(nil)
-}
-
-func openDB(path string, mk keyring.MasterKey) (*badger.DB, error) {
+// openDB opens Badger with the random metadata key kept in the keyring (not one
+// derived from the master key), so a passphrase change never re-keys the database.
+func openDB(path string, metaKey []byte) (*badger.DB, error) {
 	opts := badger.DefaultOptions(path).
-		WithEncryptionKey(MetaKey(mk)).
+		WithEncryptionKey(metaKey).
 		WithIndexCacheSize(16 << 20).
 		WithBlockCacheSize(32 << 20).
 		WithMemTableSize(16 << 20).

@@ -46,7 +46,9 @@ func storeStatus(l *object.Layer, mnt string) (*control.Status, error) {
 		return nil, err
 	}
 	ks := st.KMS.Status()
+	sse := sseStatus(l)
 	return &control.Status{
+		SealedKeys: ks.SealedKeys, Unrecoverable: sse.Unrecoverable, Rotations: sse.Rotations,
 		StoreID: st.Config.ID, Store: st.Dir, Mountpoint: mnt,
 		Cipher: st.Config.Cipher, ObjectLock: st.Config.ObjectLock,
 		KMS: ks.Backend, KMSSealed: ks.Sealed, Keys: ks.Keys,

@@ -77,7 +77,16 @@ func runStatus(env *cliEnv, args []string) error {
 		ratio = float64(s.StoredBytes) / float64(s.PlainBytes)
 	}
 	fmt.Fprintf(tw, "store\t%s\nstore id\t%s\nmounted on\t%s\ncipher\t%s\nobject lock\t%v\n", s.Store, s.StoreID, mounted, s.Cipher, s.ObjectLock)
-	fmt.Fprintf(tw, "kms\t%s, %s, %d keys\n", s.KMS, kms, s.Keys)
+	fmt.Fprintf(tw, "kms\t%s, %s, %d keys (%d sealed)\n", s.KMS, kms, s.Keys, s.SealedKeys)
+	switch {
+	case s.Unrecoverable > 0:
+		fmt.Fprintf(tw, "unrecoverable\t%d objects (key deleted; ssefs gc can reclaim their space)\n", s.Unrecoverable)
+	case s.Unrecoverable < 0:
+		fmt.Fprintf(tw, "unrecoverable\tunknown while the KMS is sealed\n")
+	}
+	if s.Rotations > 0 {
+		fmt.Fprintf(tw, "rotations\t%d running (ssefs kms status)\n", s.Rotations)
+	}
 	fmt.Fprintf(tw, "objects\t%d (%d files, %d deleted)\nversions\t%d\n", s.Objects, s.Files, s.Deleted, s.Versions)
 	fmt.Fprintf(tw, "plaintext\t%s\nstored\t%s in %d part files + %d inline parts (%.2fx)\n",
 		humanBytes(s.PlainBytes), humanBytes(s.StoredBytes), s.PartFiles, s.InlineParts, ratio)

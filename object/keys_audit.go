@@ -1,0 +1,113 @@
+package object
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"log"
+	"os/exec"
+	"sync/atomic"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// pfxAudit keys the audit log: 'A' time-ns u64 → JSON AuditRecord. Keys sort by time.
+const pfxAudit = 'A'
+
+// AuditRecord is one key operation: what, on which key, and how it ended. It never
+// holds key material (SSE-C keys appear as nothing at all).
+type AuditRecord struct {
+	Time   time.Time `json:"time"`
+	Op     string    `json:"op"`
+	Key    string    `json:"key,omitempty"`
+	Result string    `json:"result"` // "ok" or the error
+	Detail string    `json:"detail,omitempty"`
+}
+
+var lastAudit atomic.Int64
+
+// audit appends one record; a failure to write it is logged, never hidden.
+func (l *Layer) audit(op, key string, err error, detail string) {
+	r := AuditRecord{Time: time.Now().UTC(), Op: op, Key: key, Result: "ok", Detail: detail}
+	if err != nil {
+		r.Result = err.Error()
+	}
+	ns := r.Time.UnixNano()
+	for {
+		prev := lastAudit.Load()
+		if ns <= prev {
+			ns = prev + 1
+		}
+		if lastAudit.CompareAndSwap(prev, ns) {
+			break
+		}
+	}
+	b, _ := json.Marshal(&r)
+	k := binary.BigEndian.AppendUint64([]byte{pfxAudit}, uint64(ns))
+	if werr := l.update(func(txn *badger.Txn) error { return txn.Set(k, b) }); werr != nil {
+		log.Printf("ssefs: audit record %s %s lost: %v", op, key, werr)
+	}
+}
+
+// Audit returns the audit log, oldest first; limit > 0 keeps only the newest limit.
+func (l *Layer) Audit(limit int) ([]AuditRecord, error) {
+	var out []AuditRecord
+	err := l.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pfxAudit}, PrefetchValues: true})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			var r AuditRecord
+			if err := it.Item().Value(func(b []byte) error { return json.Unmarshal(b, &r) }); err != nil {
+				return fmt.Errorf("object: audit record: %w", err)
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	if limit > 0 && len(out) > limit {
+		out = out[len(out)-limit:]
+	}
+	return out, err
+}
+
+// SetSealHook records the seal hook in store.json ("" removes it).
+func (l *Layer) SetSealHook(path string) error {
+	l.sse.hookMu.Lock()
+	err := l.st.Config.SetSealHook(l.st.Dir, path)
+	l.sse.hookMu.Unlock()
+	l.audit("hook-set", "", err, path)
+	return err
+}
+
+// SealHook returns the configured seal hook.
+func (l *Layer) SealHook() string {
+	l.sse.hookMu.Lock()
+	defer l.sse.hookMu.Unlock()
+	return l.st.Config.SealHook
+}
+
+// hookTimeout bounds one run of the seal hook.
+const hookTimeout = 30 * time.Second
+
+// runHook runs the store's seal hook, if any, with the event ("seal", "unseal",
+// "delete") and the key name ("" for the whole KMS) as arguments. A failing hook is
+// logged and audited, never fatal: the event has already happened.
+func (l *Layer) runHook(event, key string) {
+	l.sse.hookMu.Lock()
+	defer l.sse.hookMu.Unlock()
+	path := l.st.Config.SealHook
+	if path == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), hookTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, path, event, key)
+	cmd.Env = append(cmd.Environ(), "SSEFS_STORE="+l.st.Dir, "SSEFS_STORE_ID="+l.st.Config.ID)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		log.Printf("ssefs: seal hook %s %s %q failed: %v: %.200s", path, event, key, err, out)
+		l.audit("hook", key, err, event)
+	}
+}
