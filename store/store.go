@@ -172,12 +172,14 @@ func lockStore(dir string) (*os.File, error) {
 func openDB(path string, metaKey []byte) (*badger.DB, error) {
 	opts := badger.DefaultOptions(path).
 		WithEncryptionKey(metaKey).
-		WithIndexCacheSize(16 << 20).
-		WithBlockCacheSize(32 << 20).
-		WithMemTableSize(16 << 20).
+		WithIndexCacheSize(8 << 20).
+		WithBlockCacheSize(16 << 20).
+		WithMemTableSize(8 << 20).
 		WithNumMemtables(2).
+		WithNumLevelZeroTables(4).
+		WithNumLevelZeroTablesStall(8).
 		WithValueThreshold(4 << 10).
-		WithValueLogFileSize(64 << 20).
+		WithValueLogFileSize(32 << 20).
 		WithNumCompactors(2).
 		WithSyncWrites(false).
 		WithLogger(quietLogger{})

@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -163,6 +165,13 @@ func serveMount(env *cliEnv, dir, mnt string, mk keyring.MasterKey, mo mountOpts
 			defer null.Close()
 		}
 	}
+	limitMemory()
+	if path := os.Getenv("SSEFS_CPUPROFILE"); path != "" {
+		if pf, perr := os.Create(path); perr == nil {
+			pprof.StartCPUProfile(pf)
+			defer func() { pprof.StopCPUProfile(); pf.Close() }()
+		}
+	}
 	st, err := store.Open(dir, mk)
 	mk.Zero()
 	if errors.Is(err, keyring.ErrWrongMasterKey) {
@@ -243,4 +252,15 @@ func runLifecycleLoop(l *object.Layer, every time.Duration) (stop func()) {
 		}
 	}()
 	return func() { close(done); <-finished }
+}
+
+// limitMemory keeps the daemon's heap small: the kernel's page cache, not
+// our heap, should hold file data. GOMEMLIMIT and GOGC still override.
+func limitMemory() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(112 << 20)
+	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(50)
+	}
 }
