@@ -146,13 +146,18 @@ func throughput(mk func() (func() error, error), size, workers int, d time.Durat
 	deadline := start.Add(d)
 	for _, op := range ops {
 		wg.Go(func() {
+			// At least one op per worker, so a worker scheduled late on a
+			// busy machine still counts instead of reporting zero.
 			n := int64(0)
-			for time.Now().Before(deadline) {
+			for {
 				if err := op(); err != nil {
 					firstErr.CompareAndSwap(nil, err)
 					break
 				}
 				n++
+				if !time.Now().Before(deadline) {
+					break
+				}
 			}
 			total.Add(n)
 		})

@@ -92,10 +92,13 @@ var systems = map[string]*system{
 		},
 	},
 	"cryfs": {
-		// CryFS creates the filesystem on its first mount.
+		// CryFS creates the filesystem on its first mount. It remembers
+		// each basedir's filesystem id in its local state and refuses a
+		// new filesystem at a path it saw before, which every rerun of
+		// the harness is: --allow-replaced-filesystem says that is meant.
 		Name: "cryfs", Tool: "cryfs", Package: "cryfs", Encrypted: true,
 		serve: func(c *Config, d sysDirs) *exec.Cmd {
-			cmd := exec.Command("cryfs", "-f", d.Data, d.Mnt)
+			cmd := exec.Command("cryfs", "-f", "--allow-replaced-filesystem", d.Data, d.Mnt)
 			cmd.Env = append(os.Environ(), "CRYFS_FRONTEND=noninteractive", "CRYFS_NO_UPDATE_CHECK=1")
 			cmd.Stdin = strings.NewReader(benchPassphrase + "\n")
 			return cmd

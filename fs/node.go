@@ -50,6 +50,7 @@ func NewRoot(l *object.Layer) *Node {
 	ms := newMountState()
 	root := &Node{l: l, ino: object.RootIno, ms: ms}
 	ms.register(root)
+	l.OnForgetKeys(func() { dropPageCaches(&root.Inode) }) // a seal leaves no plaintext cached
 	return root
 }
 

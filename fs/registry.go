@@ -51,15 +51,3 @@ func (ms *mountState) notify(c object.Change) {
 		}
 	}
 }
-
-// Nodes returns the object ids the kernel currently holds, for callers that
-// must invalidate every cached file (sealing the KMS).
-func (ms *mountState) inos() []object.Ino {
-	ms.mu.Lock()
-	defer ms.mu.Unlock()
-	out := make([]object.Ino, 0, len(ms.nodes))
-	for ino := range ms.nodes {
-		out = append(out, ino)
-	}
-	return out
-}

@@ -446,3 +446,27 @@ func treeHash(t *testing.T, dir string) string {
 	})
 	return b.String()
 }
+
+// Old versions are under the object's key too: a seal also locks an open
+// descriptor on the read-only versions view, page cache included.
+func TestKMSSealLocksVersionsView(t *testing.T) {
+	m := newTestMount(t)
+	writeFile(t, m.path("f"), "old version")
+	writeFile(t, m.path("f"), "new version")
+	ents := versionEntries(t, m, "f")
+	if len(ents) != 2 {
+		t.Fatalf("versions %v", ents)
+	}
+	old := openRead(t, m.path(".ssefs/versions/f/"+ents[0]), "old version")
+	if err := m.l.KMSSeal(); err != nil {
+		t.Fatal(err)
+	}
+	wantErrno(t, "open version descriptor", preadErr(old, "old version"), syscall.ENOKEY)
+	wantErrno(t, "new open of a version", readErr(t, m.path(".ssefs/versions/f/"+ents[0]), ""), syscall.ENOKEY)
+	if err := m.l.KMSUnseal(m.mk); err != nil {
+		t.Fatal(err)
+	}
+	if err := preadErr(old, "old version"); err != nil {
+		t.Fatalf("after unseal: %v", err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -202,4 +203,35 @@ func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 func md5b64(b []byte) string {
 	s := md5.Sum(b)
 	return b64(s[:])
+}
+
+// A failing seal hook is logged and audited; the seal itself stands.
+func TestSealHookFailureIsNotFatal(t *testing.T) {
+	r := newReopenable(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "events")
+	hook := filepath.Join(dir, "hook")
+	os.WriteFile(hook, []byte("#!/bin/sh\necho \"$1 $2\" >> "+out+"\nexit 3\n"), 0o755)
+	if err := r.l.SetSealHook(hook); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.l.KeyCreate("k"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.l.KeySeal("k"); err != nil {
+		t.Fatalf("seal with a failing hook: %v", err)
+	}
+	if r.l.KMSStatus().SealedKeys != 1 {
+		t.Fatal("key not sealed")
+	}
+	if b, _ := os.ReadFile(out); string(b) != "seal k\n" {
+		t.Fatalf("hook saw %q", b)
+	}
+	recs, _ := r.l.Audit(0)
+	if last := recs[len(recs)-1]; last.Op != "hook" || last.Result == "ok" {
+		t.Fatalf("failed hook not audited: %+v", recs)
+	}
+	if cfg, _ := store.LoadConfig(r.dir); cfg.SealHook != hook {
+		t.Fatalf("store.json seal_hook = %q", cfg.SealHook)
+	}
 }

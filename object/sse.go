@@ -31,6 +31,8 @@ type sseState struct {
 	dirs  map[Ino]*SSEChoice     // cache of directory defaults; a nil value means none
 	ckeys map[[32]byte]*[32]byte // SSE-C client keys by fingerprint, memory only
 	md5   map[Ino]string         // customer-key-md5 set ahead of the key, per object
+	// listeners run at the end of ForgetKeys: the frontend drops the kernel's page cache.
+	listeners []func()
 
 	hookMu sync.Mutex // serialises hook runs so their order matches the events'
 	rot    rotations
@@ -185,6 +187,21 @@ func (l *Layer) ForgetKeys() {
 	for _, f := range files {
 		l.notify(Change{Ino: f.ino})
 	}
+	l.sse.mu.Lock()
+	ls := append([]func(){}, l.sse.listeners...)
+	l.sse.mu.Unlock()
+	for _, fn := range ls {
+		fn()
+	}
+}
+
+// OnForgetKeys registers fn to run at the end of every ForgetKeys (seal, key seal,
+// key deletion). The FUSE frontend uses it to drop the page cache of every file the
+// kernel knows, old-version views included, not only of open files.
+func (l *Layer) OnForgetKeys(fn func()) {
+	l.sse.mu.Lock()
+	l.sse.listeners = append(l.sse.listeners, fn)
+	l.sse.mu.Unlock()
 }
 
 // openFiles returns the content states of all open files.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ssefs/ssefs/chunkstore"
 	"github.com/ssefs/ssefs/dare"
+	"github.com/ssefs/ssefs/keyring"
 )
 
 // VersionInfo describes one version of a file, for listings.
@@ -81,20 +82,27 @@ func (l *Layer) Versions(ino Ino) ([]VersionInfo, error) {
 // OpenVersion returns a read-only content state of one version. It is not
 // shared with open handles and needs no Release.
 func (l *Layer) OpenVersion(ino Ino, id uint64) (*File, error) {
-	n, err := l.Inode(ino)
-	if err != nil {
-		return nil, err
-	}
-	oek, err := l.objectKey(n)
-	if err != nil {
-		return nil, err
-	}
-	v, err := l.loadVersion(n, id, oek)
+	_, oek, v, err := l.versionOf(ino, id)
 	if err != nil {
 		return nil, err
 	}
 	return &File{l: l, ino: ino, oek: oek, base: v.ID, runs: v.Runs, size: v.Size, mtime: v.Mtime,
 		dirty: map[uint64][]byte{}, inline: map[uint64][]byte{}, detached: true}, nil
+}
+
+// versionOf loads an object's inode, its unsealed key and one of its
+// versions, authenticated.
+func (l *Layer) versionOf(ino Ino, id uint64) (*Inode, keyring.ObjectKey, *Version, error) {
+	var oek keyring.ObjectKey
+	n, err := l.Inode(ino)
+	if err != nil {
+		return nil, oek, nil, err
+	}
+	if oek, err = l.objectKey(n); err != nil {
+		return nil, oek, nil, err
+	}
+	v, err := l.loadVersion(n, id, oek)
+	return n, oek, v, err
 }
 
 // Restore makes version id the current content again, as a new version
@@ -106,15 +114,7 @@ func (l *Layer) Restore(ino Ino, id uint64) (*VersionInfo, error) {
 			return nil, err
 		}
 	}
-	n, err := l.Inode(ino)
-	if err != nil {
-		return nil, err
-	}
-	oek, err := l.objectKey(n)
-	if err != nil {
-		return nil, err
-	}
-	old, err := l.loadVersion(n, id, oek)
+	_, oek, old, err := l.versionOf(ino, id)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net/http"
 	"text/tabwriter"
@@ -23,22 +24,17 @@ func init() {
 }
 
 func runAudit(env *cliEnv, args []string) error {
-	fs := newFlags(env, "audit", "[PATH]")
-	storeFlag := fs.String("store", "", "the store or a path in its mount (default: PATH or the current directory)")
-	limit := fs.Int("n", 0, "show only the newest `N` records")
-	asJSON := fs.Bool("json", false, "print JSON")
-	var ks keySource
-	ks.register(fs)
-	pos, err := parse(fs, args, 0, 1)
-	if err != nil {
-		return err
-	}
-	loc, err := locateArg(*storeFlag, pos)
+	var limit *int
+	var asJSON *bool
+	loc, ks, err := parseStoreWide(env, "audit", args, func(fs *flag.FlagSet) {
+		limit = fs.Int("n", 0, "show only the newest `N` records")
+		asJSON = fs.Bool("json", false, "print JSON")
+	})
 	if err != nil {
 		return err
 	}
 	var recs []object.AuditRecord
-	err = withStore(loc, &ks,
+	err = withStore(loc, ks,
 		func(c *control.Client) error { return c.Call("POST", "/audit", auditReq{*limit}, &recs) },
 		func(l *object.Layer) (err error) { recs, err = l.Audit(*limit); return })
 	if err != nil {

@@ -122,20 +122,12 @@ func pathArg(storeFlag, arg string, rel *string) (location, error) {
 }
 
 func runGC(env *cliEnv, args []string) error {
-	fs := newFlags(env, "gc", "[PATH]")
-	storeFlag := fs.String("store", "", "the store or a path in its mount")
-	var ks keySource
-	ks.register(fs)
-	pos, err := parse(fs, args, 0, 1)
-	if err != nil {
-		return err
-	}
-	loc, err := locateArg(*storeFlag, pos)
+	loc, ks, err := parseStoreWide(env, "gc", args, nil)
 	if err != nil {
 		return err
 	}
 	var rep *object.GCReport
-	err = withStore(loc, &ks,
+	err = withStore(loc, ks,
 		func(c *control.Client) error { return c.Call("POST", "/gc", struct{}{}, &rep) },
 		func(l *object.Layer) error {
 			r, err := l.CollectGarbage(time.Now())

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"text/tabwriter"
 
@@ -38,21 +39,15 @@ func withStore(loc location, ks *keySource, live func(*control.Client) error, of
 }
 
 func runStatus(env *cliEnv, args []string) error {
-	fs := newFlags(env, "status", "[PATH]")
-	storeFlag := fs.String("store", "", "the store or a path in its mount (default: PATH or the current directory)")
-	asJSON := fs.Bool("json", false, "print JSON")
-	var ks keySource
-	ks.register(fs)
-	pos, err := parse(fs, args, 0, 1)
-	if err != nil {
-		return err
-	}
-	loc, err := locateArg(*storeFlag, pos)
+	var asJSON *bool
+	loc, ks, err := parseStoreWide(env, "status", args, func(fs *flag.FlagSet) {
+		asJSON = fs.Bool("json", false, "print JSON")
+	})
 	if err != nil {
 		return err
 	}
 	var s *control.Status
-	err = withStore(loc, &ks,
+	err = withStore(loc, ks,
 		func(c *control.Client) error { return c.Call("GET", "/status", nil, &s) },
 		func(l *object.Layer) (err error) { s, err = storeStatus(l, ""); return })
 	if err != nil {
@@ -91,6 +86,24 @@ func runStatus(env *cliEnv, args []string) error {
 	fmt.Fprintf(tw, "plaintext\t%s\nstored\t%s in %d part files + %d inline parts (%.2fx)\n",
 		humanBytes(s.PlainBytes), humanBytes(s.StoredBytes), s.PartFiles, s.InlineParts, ratio)
 	return tw.Flush()
+}
+
+// parseStoreWide parses the arguments of a command that acts on a whole
+// store: [PATH] or --store, the key source, and the command's own flags.
+func parseStoreWide(env *cliEnv, name string, args []string, own func(*flag.FlagSet)) (location, *keySource, error) {
+	fs := newFlags(env, name, "[PATH]")
+	storeFlag := fs.String("store", "", "the store or a path in its mount (default: PATH or the current directory)")
+	ks := &keySource{}
+	ks.register(fs)
+	if own != nil {
+		own(fs)
+	}
+	pos, err := parse(fs, args, 0, 1)
+	if err != nil {
+		return location{}, nil, err
+	}
+	loc, err := locateArg(*storeFlag, pos)
+	return loc, ks, err
 }
 
 // locateArg resolves the store of a store-wide command from --store, a
