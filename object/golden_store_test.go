@@ -1,0 +1,159 @@
+package object
+
+import (
+	"bytes"
+	"flag"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+
+	"github.com/ssefs/ssefs/dare"
+	"github.com/ssefs/ssefs/keyring"
+	"github.com/ssefs/ssefs/store"
+)
+
+// The golden store is a format-version-1 store committed under testdata.
+// Every later version of ssefs must still open it and read exactly what
+// was written; regenerate it only for a new format version, with
+// `go test ./object -run TestGoldenStore -update-golden`.
+var updateGolden = flag.Bool("update-golden", false, "rewrite testdata/golden-v1")
+
+const goldenDir = "testdata/golden-v1"
+
+// goldenContent is the deterministic content of the golden files.
+func goldenContent(seed int64, n int) []byte {
+	b := make([]byte, n)
+	rand.New(rand.NewSource(seed)).Read(b)
+	return b
+}
+
+var goldenFiles = []struct {
+	name string
+	seed int64
+	size int
+}{
+	{"small.txt", 1, 100},         // inline part
+	{"dir/multi.bin", 2, 300_000}, // part files, several packages
+	{"dir/empty", 3, 0},
+}
+
+func writeGolden(t *testing.T) {
+	os.RemoveAll(goldenDir)
+	mk := keyring.MasterKey{}
+	copy(mk[:], bytes.Repeat([]byte("golden-key-v1-ssefs-0123456789ab"), 1))
+	os.MkdirAll(goldenDir, 0o755)
+	if err := os.WriteFile(filepath.Join(goldenDir, "key"), mk[:], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(goldenDir, "store")
+	if err := store.Init(dir, mk, store.InitOptions{Cipher: dare.AES256GCM, KDF: keyring.KeyFileKDF()}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(dir, mk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := Open(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := l.Create(RootIno, "dir", CreateArgs{Mode: syscall.S_IFDIR | 0o755})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range goldenFiles {
+		parent := RootIno
+		if filepath.Dir(g.name) == "dir" {
+			parent = d.Ino
+		}
+		n := createFile(t, l, parent, filepath.Base(g.name))
+		f, _ := l.OpenFile(n.Ino)
+		f.WriteAt(goldenContent(g.seed, g.size), 0)
+		if err := f.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		// A second version of the multi-package file: one chunk changed.
+		if g.size > 200_000 {
+			b := goldenContent(g.seed, g.size)
+			copy(b[70_000:], []byte("second version"))
+			f.WriteAt(b[70_000:70_014], 70_000)
+			f.Commit()
+		}
+		f.Release()
+	}
+	l.Create(RootIno, "link", CreateArgs{Mode: syscall.S_IFLNK | 0o777, Target: "dir/multi.bin"})
+	l.SetXattr(d.Ino, "user.golden", []byte("yes"), 0)
+	l.Close()
+	st.Close()
+	os.Remove(filepath.Join(dir, store.LockFile))
+}
+
+func TestGoldenStore(t *testing.T) {
+	if *updateGolden {
+		writeGolden(t)
+	}
+	if _, err := os.Stat(goldenDir); err != nil {
+		t.Fatalf("golden store missing (%v); generate it with -update-golden", err)
+	}
+	// Open a copy: opening writes (lock file, Badger's bookkeeping).
+	tmp := t.TempDir()
+	if err := os.CopyFS(tmp, os.DirFS(goldenDir)); err != nil {
+		t.Fatal(err)
+	}
+	mk, err := keyring.ReadKeyFile(filepath.Join(tmp, "key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(filepath.Join(tmp, "store"), mk)
+	if err != nil {
+		t.Fatalf("format v1 store no longer opens: %v", err)
+	}
+	defer st.Close()
+	l, err := Open(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for _, g := range goldenFiles {
+		n, err := l.ResolvePath(g.name)
+		if err != nil {
+			t.Fatalf("%s: %v", g.name, err)
+		}
+		want := goldenContent(g.seed, g.size)
+		vs, err := l.Versions(n.Ino)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g.size > 200_000 {
+			if len(vs) != 2 {
+				t.Fatalf("%s: %d versions, want 2", g.name, len(vs))
+			}
+			checkVersion(t, l, n.Ino, vs[0].ID, want)
+			copy(want[70_000:], "second version")
+		}
+		checkVersion(t, l, n.Ino, vs[len(vs)-1].ID, want)
+	}
+	link, err := l.ResolvePath("link")
+	if err != nil || link.Target != "dir/multi.bin" {
+		t.Fatalf("symlink: %+v, %v", link, err)
+	}
+	d, _ := l.ResolvePath("dir")
+	if v, err := l.GetXattr(d.Ino, "user.golden"); err != nil || string(v) != "yes" {
+		t.Fatalf("xattr: %q, %v", v, err)
+	}
+}
+
+func checkVersion(t *testing.T, l *Layer, ino Ino, id uint64, want []byte) {
+	t.Helper()
+	f, err := l.OpenVersion(ino, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, len(want)+10)
+	n, _ := f.ReadAt(got, 0)
+	if !bytes.Equal(got[:n], want) {
+		t.Fatalf("object %d version %d: %d bytes differ from the golden content", ino, id, n)
+	}
+}
