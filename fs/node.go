@@ -5,6 +5,7 @@ package fs
 
 import (
 	"context"
+	"log"
 	"syscall"
 	"time"
 
@@ -54,8 +55,14 @@ func NewRoot(l *object.Layer) *Node {
 	return root
 }
 
-// OnForget runs when the kernel forgets the node.
-func (n *Node) OnForget() { n.ms.forget(n) }
+// OnForget runs when the kernel forgets the node: an object that lost its
+// last name is purged only now.
+func (n *Node) OnForget() {
+	n.ms.forget(n)
+	if err := n.l.Forget(n.ino); err != nil {
+		log.Printf("ssefs: purging forgotten object %d: %v", n.ino, err)
+	}
+}
 
 func fillAttr(n *object.Inode, out *fuse.Attr) {
 	out.Ino = uint64(n.Ino)

@@ -484,7 +484,7 @@ func (l *Layer) retireIfUnlinked(ino Ino) error {
 			return err
 		}
 		if n.Version == 0 {
-			return l.purgeObject(txn, n)
+			return nil // an orphan: purged when the kernel forgets it
 		}
 		if cur, err := l.versionFlags(txn, n); err != nil || cur&VersionDeleteMarker != 0 {
 			return err

@@ -12,6 +12,7 @@ const (
 	pfxDeleted = 'D' // D ino → parent ino ‖ name: objects whose last name was unlinked
 	pfxTomb    = 'T' // T parent name → ino: the deleted object last known by that name
 	pfxRule    = 'L' // L dir-ino → lifecycle rule of that directory (root: the store's)
+	pfxOrphan  = 'O' // O ino → empty: no name and nothing to keep; purged on forget or at open
 )
 
 var (

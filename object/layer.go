@@ -72,6 +72,9 @@ func Open(st *store.Store) (*Layer, error) {
 	} else if err != nil {
 		return nil, err
 	}
+	if err := l.sweepOrphans(); err != nil {
+		return nil, fmt.Errorf("object: purging orphans: %w", err)
+	}
 	return l, nil
 }
 

@@ -175,6 +175,9 @@ func (l *Layer) Link(ino, newParent Ino, newName string) (*Inode, error) {
 			if err := l.clearTombstone(txn, ino); err != nil {
 				return err
 			}
+			if err := txn.Delete(inoKey(pfxOrphan, ino)); err != nil {
+				return err
+			}
 		}
 		n.Nlink++
 		n.Ctime = now
@@ -244,14 +247,9 @@ func (l *Layer) dropLink(txn *badger.Txn, ino Ino, now int64, parent Ino, name s
 		return l.putInode(txn, n)
 	}
 	if !isReg(n.Mode) || n.Version == 0 {
-		if l.isOpen(ino) && isReg(n.Mode) {
-			// Still open: keep the record until the last handle is released.
-			if err := txn.Set(inoKey(pfxDeleted, ino), nil); err != nil {
-				return err
-			}
-			return l.putInode(txn, n)
-		}
-		return l.purgeObject(txn, n)
+		// Nothing to keep, but the kernel may still hold it (an open in
+		// flight, an fstat): purge it when the kernel forgets it.
+		return l.orphan(txn, n)
 	}
 	if err := l.addDeleteMarker(txn, n, now); err != nil {
 		return err
@@ -293,6 +291,9 @@ func (l *Layer) purgeObject(txn *badger.Txn, n *Inode) error {
 		return err
 	}
 	if err := l.clearTombstone(txn, n.Ino); err != nil {
+		return err
+	}
+	if err := txn.Delete(inoKey(pfxOrphan, n.Ino)); err != nil {
 		return err
 	}
 	if isDir(n.Mode) {
@@ -350,7 +351,7 @@ func (l *Layer) Rmdir(parent Ino, name string) error {
 		if err != nil {
 			return err
 		}
-		return l.purgeObject(txn, n)
+		return l.orphan(txn, n)
 	})
 }
 
@@ -412,7 +413,7 @@ func (l *Layer) Rename(oldParent Ino, oldName string, newParent Ino, newName str
 				if err != nil {
 					return err
 				}
-				if err := l.purgeObject(txn, n); err != nil {
+				if err := l.orphan(txn, n); err != nil {
 					return err
 				}
 				dlinkNew--
