@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/ssefs/ssefs/chunkstore"
+	"github.com/ssefs/ssefs/keyring"
 )
 
 // maxQueued bounds the batches waiting to be sealed: a writer that gets
@@ -19,6 +20,7 @@ type spillBatch struct {
 	bufs   [][]byte
 	size   int64 // file size when taken: bounds the last chunk's valid bytes
 	inline bool
+	oek    keyring.ObjectKey // the key when taken: seal runs without f.mu
 
 	id     uint64
 	sealed []byte
@@ -55,7 +57,7 @@ func (f *File) takeBatches(inline bool) []*spillBatch {
 	var out []*spillBatch
 	for len(chunks) > 0 {
 		n := min(len(chunks), partChunks)
-		b := &spillBatch{chunks: chunks[:n:n], size: f.size, inline: inline}
+		b := &spillBatch{chunks: chunks[:n:n], size: f.size, inline: inline, oek: f.oek}
 		for _, c := range b.chunks {
 			b.bufs = append(b.bufs, f.dirty[c])
 			delete(f.dirty, c)
@@ -70,6 +72,7 @@ func (f *File) takeBatches(inline bool) []*spillBatch {
 // part file. It runs without f.mu: the batch's buffers are no longer
 // written to.
 func (f *File) seal(b *spillBatch) {
+	defer b.oek.Zero()
 	plain := make([]byte, 0, len(b.chunks)*ChunkSize)
 	for i, c := range b.chunks {
 		valid := min(ChunkSize, b.size-int64(c)*ChunkSize)
@@ -78,7 +81,7 @@ func (f *File) seal(b *spillBatch) {
 	if b.id, b.err = f.l.nextPart(); b.err != nil {
 		return
 	}
-	b.sealed, b.err = chunkstore.SealPart(f.l.cipher, f.oek[:], chunkstore.PartID(b.id), plain)
+	b.sealed, b.err = chunkstore.SealPart(f.l.cipher, b.oek[:], chunkstore.PartID(b.id), plain)
 	if b.err != nil {
 		b.err = fmt.Errorf("object %d: sealing part: %w", f.ino, b.err)
 		return
