@@ -44,6 +44,9 @@ func ssefs(t *testing.T, env []string, args ...string) (string, error) {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
 	cmd.Env = append(os.Environ(), env...)
+	// A session of its own: no controlling terminal, so prompts fail
+	// instead of waiting for a developer who runs the tests in a shell.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
