@@ -33,7 +33,7 @@ func TestRunCrypto(t *testing.T) {
 	if err := rep.WriteTable(&b); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"aes-256-gcm", "chacha20-poly1305", "4 MiB", "1 core(s):", "dare.Decrypt"} {
+	for _, want := range []string{"aes-256-gcm", "chacha20-poly1305", "4 MiB", "1 core(s):", "dare.DecryptAt"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, b.String())
 		}

@@ -32,12 +32,18 @@ func PartKey(oek []byte, id PartID) [32]byte {
 
 // SealPart encrypts plaintext as part id of the object whose key is oek.
 func SealPart(c dare.Cipher, oek []byte, id PartID, plaintext []byte) ([]byte, error) {
+	return SealPartTo(nil, c, oek, id, plaintext)
+}
+
+// SealPartTo is SealPart writing into dst when it is large enough, for
+// callers that recycle buffers of parts already written out.
+func SealPartTo(dst []byte, c dare.Cipher, oek []byte, id PartID, plaintext []byte) ([]byte, error) {
 	key, err := partKey(oek, id)
 	if err != nil {
 		return nil, err
 	}
 	defer clear(key[:])
-	sealed, err := dare.Encrypt(c, key[:], plaintext)
+	sealed, err := dare.EncryptTo(dst, c, key[:], plaintext)
 	if err != nil {
 		return nil, fmt.Errorf("chunkstore: sealing part %v: %w", id, err)
 	}

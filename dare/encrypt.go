@@ -10,16 +10,23 @@ import (
 // so the same key may seal many streams (see docs/FORMAT.md for the bound).
 // Empty plaintext gives an empty stream, as in sio.
 func Encrypt(c Cipher, key []byte, plaintext []byte) ([]byte, error) {
+	return EncryptTo(nil, c, key, plaintext)
+}
+
+// EncryptTo is Encrypt writing into dst when it has the capacity
+// (EncryptedSize of the plaintext), so a caller that seals many parts can
+// reuse one buffer instead of allocating, and clearing, one per part.
+func EncryptTo(dst []byte, c Cipher, key []byte, plaintext []byte) ([]byte, error) {
 	var nonce [12]byte
 	if _, err := rand.Read(nonce[:]); err != nil {
 		return nil, fmt.Errorf("dare: reading random nonce: %w", err)
 	}
-	return encryptWithNonce(c, key, &nonce, plaintext)
+	return encryptWithNonce(dst, c, key, &nonce, plaintext)
 }
 
 // encryptWithNonce is Encrypt with a caller-chosen stream nonce; tests use it
 // to compare bytes with sio.
-func encryptWithNonce(c Cipher, key []byte, nonce *[12]byte, plaintext []byte) ([]byte, error) {
+func encryptWithNonce(dst []byte, c Cipher, key []byte, nonce *[12]byte, plaintext []byte) ([]byte, error) {
 	if !c.valid() {
 		return nil, fmt.Errorf("%w: 0x%02x", ErrUnsupportedCipher, uint8(c))
 	}
@@ -31,7 +38,12 @@ func encryptWithNonce(c Cipher, key []byte, nonce *[12]byte, plaintext []byte) (
 	if err != nil {
 		return nil, err
 	}
-	out := make([]byte, size)
+	out := dst[:0]
+	if int64(cap(out)) >= size {
+		out = out[:size] // every byte is written below: no need to clear
+	} else {
+		out = make([]byte, size)
+	}
 	err = forRanges(c, key, l.packages, func(aead cipher.AEAD, lo, hi int64) error {
 		for i := lo; i < hi; i++ {
 			n := l.payloadLen(i)

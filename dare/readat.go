@@ -17,6 +17,14 @@ var readBufPool = sync.Pool{New: func() any {
 	return &b
 }}
 
+// bigReadPackages bounds the reads served from bigReadPool: a whole part.
+const bigReadPackages = 64
+
+var bigReadPool = sync.Pool{New: func() any {
+	b := make([]byte, bigReadPackages*packageLen)
+	return &b
+}}
+
 // DecryptAt decrypts plaintext bytes [off, off+len(p)) of the stream of
 // encSize bytes in r, reading and authenticating only the packages that
 // range touches (plus package 0's header, which fixes the stream nonce).
@@ -55,11 +63,18 @@ func DecryptAt(key []byte, r io.ReaderAt, encSize int64, p []byte, off int64) (i
 	start := l.encOffset(first)
 	length := l.encOffset(last) + int64(l.payloadLen(last)+Overhead) - start
 	var buf []byte
-	if length <= readBufPackages*packageLen {
+	switch {
+	case length <= readBufPackages*packageLen:
 		bp := readBufPool.Get().(*[]byte)
 		defer readBufPool.Put(bp)
 		buf = (*bp)[:length]
-	} else {
+	case length <= bigReadPackages*packageLen:
+		// Sequential reads of 128 KiB–4 MiB: recycle instead of allocating
+		// (and clearing) a buffer the size of the read every time.
+		bp := bigReadPool.Get().(*[]byte)
+		defer bigReadPool.Put(bp)
+		buf = (*bp)[:length]
+	default:
 		buf = make([]byte, length)
 	}
 	if err := readFull(r, buf, start); err != nil {

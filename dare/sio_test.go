@@ -116,7 +116,7 @@ func TestSameBytesAsSio(t *testing.T) {
 			key, pt := randBytes(t, 32), randBytes(t, size)
 			var nonce [12]byte
 			copy(nonce[:], randBytes(t, 12))
-			ours, err := encryptWithNonce(c, key, &nonce, pt)
+			ours, err := encryptWithNonce(nil, c, key, &nonce, pt)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -164,4 +164,28 @@ func readRanges(size int) [][2]int {
 		}
 	}
 	return out
+}
+
+// TestEncryptToReusesDirtyBuffer checks that sealing into a reused buffer
+// full of old bytes gives exactly the stream a fresh buffer gives.
+func TestEncryptToReusesDirtyBuffer(t *testing.T) {
+	key := bytes.Repeat([]byte{7}, 32)
+	var nonce [12]byte
+	nonce[3] = 9
+	dirty := bytes.Repeat([]byte{0xAA}, 4<<20)
+	for _, n := range []int{1, 65535, 65536, 65537, 3*65536 + 5} {
+		pt := bytes.Repeat([]byte{byte(n)}, n)
+		want, err := encryptWithNonce(nil, AES256GCM, key, &nonce, pt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := encryptWithNonce(dirty, AES256GCM, key, &nonce, pt)
+		if err != nil || !bytes.Equal(got, want) || &got[0] != &dirty[0] {
+			t.Fatalf("size %d: reused buffer gives a different stream (or was not reused): %v", n, err)
+		}
+		back, err := Decrypt(key, got)
+		if err != nil || !bytes.Equal(back, pt) {
+			t.Fatalf("size %d: %v", n, err)
+		}
+	}
 }

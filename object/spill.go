@@ -6,12 +6,20 @@ import (
 	"sync"
 
 	"github.com/ssefs/ssefs/chunkstore"
+	"github.com/ssefs/ssefs/dare"
 	"github.com/ssefs/ssefs/keyring"
 )
 
 // maxQueued bounds the batches waiting to be sealed: a writer that gets
 // further ahead waits, which bounds memory at about (maxQueued+1)·maxDirty.
 const maxQueued = 2
+
+// sealPool recycles the buffers of sealed parts once they are written to a
+// part file, so sealing 4 MiB parts does not allocate (and clear) 4 MiB each.
+var sealPool = sync.Pool{New: func() any { b := make([]byte, 0, partChunks*(ChunkSize+dare.Overhead)); return &b }}
+
+// plainPool recycles the plaintext staging buffer of a part.
+var plainPool = sync.Pool{New: func() any { b := make([]byte, 0, partChunks*ChunkSize); return &b }}
 
 // spillBatch is up to partChunks dirty chunks taken out of the write buffer
 // to be sealed into one part.
@@ -73,7 +81,9 @@ func (f *File) takeBatches(inline bool) []*spillBatch {
 // written to.
 func (f *File) seal(b *spillBatch) {
 	defer b.oek.Zero()
-	plain := make([]byte, 0, len(b.chunks)*ChunkSize)
+	pbuf := plainPool.Get().(*[]byte)
+	defer plainPool.Put(pbuf)
+	plain := (*pbuf)[:0]
 	for i, c := range b.chunks {
 		valid := min(ChunkSize, b.size-int64(c)*ChunkSize)
 		plain = append(plain, b.bufs[i][:valid]...)
@@ -81,7 +91,16 @@ func (f *File) seal(b *spillBatch) {
 	if b.id, b.err = f.l.nextPart(); b.err != nil {
 		return
 	}
-	b.sealed, b.err = chunkstore.SealPart(f.l.cipher, b.oek[:], chunkstore.PartID(b.id), plain)
+	var buf *[]byte
+	if !b.inline { // inline parts stay referenced: they get their own memory
+		buf = sealPool.Get().(*[]byte)
+		defer sealPool.Put(buf)
+	}
+	var dst []byte
+	if buf != nil {
+		dst = *buf
+	}
+	b.sealed, b.err = chunkstore.SealPartTo(dst, f.l.cipher, b.oek[:], chunkstore.PartID(b.id), plain)
 	if b.err != nil {
 		b.err = fmt.Errorf("object %d: sealing part: %w", f.ino, b.err)
 		return
