@@ -46,6 +46,11 @@ type Layer struct {
 
 	notifyMu sync.Mutex
 	notifier func(Change)
+
+	forgetMu     sync.Mutex
+	forgotten    []Ino       // orphans the kernel forgot, purged in batches
+	forgetTimer  *time.Timer // pending flush of forgotten
+	forgetClosed bool        // set by Close: no more batches
 }
 
 // Open builds the object layer on an opened store, creating the root
@@ -91,6 +96,10 @@ func (l *Layer) Close() error {
 	for _, f := range files {
 		errs = append(errs, f.Commit())
 	}
+	errs = append(errs, l.flushForgotten())
+	l.forgetMu.Lock()
+	l.forgetClosed = true
+	l.forgetMu.Unlock()
 	errs = append(errs, l.inoSeq.Release(), l.partSeq.Release(), l.db.Sync())
 	return errors.Join(errs...)
 }

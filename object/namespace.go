@@ -281,13 +281,13 @@ func nextVersionID(prev uint64, now int64) uint64 {
 // purgeObject deletes an object's records: xattrs, versions, tombstone and
 // inode. Callers free the parts of its versions (purgeVersions) first.
 func (l *Layer) purgeObject(txn *badger.Txn, n *Inode) error {
-	if err := deletePrefix(txn, inoKey(pfxXattr, n.Ino)); err != nil {
+	if err := l.deletePrefix(txn, inoKey(pfxXattr, n.Ino)); err != nil {
 		return err
 	}
-	if err := deletePrefix(txn, inoKey(pfxVersion, n.Ino)); err != nil {
+	if err := l.deletePrefix(txn, inoKey(pfxVersion, n.Ino)); err != nil {
 		return err
 	}
-	if err := deletePrefix(txn, inoKey(pfxRule, n.Ino)); err != nil {
+	if err := l.deletePrefix(txn, inoKey(pfxRule, n.Ino)); err != nil {
 		return err
 	}
 	if err := l.clearTombstone(txn, n.Ino); err != nil {
@@ -305,8 +305,14 @@ func (l *Layer) purgeObject(txn *badger.Txn, n *Inode) error {
 	return l.deleteInode(txn, n.Ino)
 }
 
-func deletePrefix(txn *badger.Txn, prefix []byte) error {
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+// deletePrefix deletes every committed key under prefix in txn. It scans a
+// read-only snapshot: an iterator on the write transaction would re-sort
+// all its pending writes each time, which makes batched purges quadratic.
+// Callers never add keys under prefix earlier in the same transaction.
+func (l *Layer) deletePrefix(txn *badger.Txn, prefix []byte) error {
+	snap := l.db.NewTransaction(false)
+	defer snap.Discard()
+	it := snap.NewIterator(badger.IteratorOptions{Prefix: prefix})
 	var keys [][]byte
 	for it.Rewind(); it.Valid(); it.Next() {
 		keys = append(keys, it.Item().KeyCopy(nil))

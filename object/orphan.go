@@ -2,6 +2,7 @@ package object
 
 import (
 	"errors"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -19,27 +20,73 @@ func (l *Layer) orphan(txn *badger.Txn, n *Inode) error {
 	return l.putInode(txn, n)
 }
 
-// Forget is called when the kernel forgets ino: an orphan that no open
-// file uses is purged now.
+// Forget is called when the kernel forgets ino. Orphans are purged in
+// batches, one transaction per batch, so an unlink costs about one metadata
+// transaction, not two; a batch waits at most forgetDelay. A crash before
+// the flush leaves orphans that the next Open sweeps.
 func (l *Layer) Forget(ino Ino) error {
-	if l.isOpen(ino) {
+	l.forgetMu.Lock()
+	if l.forgetClosed {
+		l.forgetMu.Unlock()
+		return nil // after Close: the next Open sweeps it
+	}
+	l.forgotten = append(l.forgotten, ino)
+	flushNow := len(l.forgotten) >= forgetBatch
+	if !flushNow && l.forgetTimer == nil {
+		l.forgetTimer = time.AfterFunc(forgetDelay, func() { l.flushForgotten() })
+	}
+	l.forgetMu.Unlock()
+	if flushNow {
+		return l.flushForgotten()
+	}
+	return nil
+}
+
+const (
+	forgetBatch = 128
+	forgetDelay = 50 * time.Millisecond
+)
+
+// flushForgotten purges the forgotten orphans that no open file uses.
+func (l *Layer) flushForgotten() error {
+	l.forgetMu.Lock()
+	inos := l.forgotten
+	l.forgotten = nil
+	if l.forgetTimer != nil {
+		l.forgetTimer.Stop()
+		l.forgetTimer = nil
+	}
+	l.forgetMu.Unlock()
+	if len(inos) == 0 {
 		return nil
 	}
 	return l.mutate(func(txn *badger.Txn) error {
-		if _, err := txn.Get(inoKey(pfxOrphan, ino)); errors.Is(err, badger.ErrKeyNotFound) {
-			return nil
-		} else if err != nil {
-			return err
+		for _, ino := range inos {
+			if err := l.purgeOrphan(txn, ino); err != nil {
+				return err
+			}
 		}
-		n, err := l.getInode(txn, ino)
-		if errors.Is(err, ErrNotFound) {
-			return txn.Delete(inoKey(pfxOrphan, ino))
-		}
-		if err != nil || n.Nlink > 0 {
-			return err
-		}
-		return l.purgeObject(txn, n)
+		return nil
 	})
+}
+
+func (l *Layer) purgeOrphan(txn *badger.Txn, ino Ino) error {
+	if l.isOpen(ino) {
+		return nil
+	}
+	if _, err := txn.Get(inoKey(pfxOrphan, ino)); errors.Is(err, badger.ErrKeyNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	n, err := l.getInode(txn, ino)
+	if errors.Is(err, ErrNotFound) {
+		return txn.Delete(inoKey(pfxOrphan, ino))
+	}
+	if err != nil || n.Nlink > 0 {
+		return err
+	}
+	return l.purgeObject(txn, n)
 }
 
 // sweepOrphans purges the orphans a previous mount left: no kernel holds
@@ -57,10 +104,8 @@ func (l *Layer) sweepOrphans() error {
 	if err != nil {
 		return err
 	}
-	for _, ino := range inos {
-		if err := l.Forget(ino); err != nil {
-			return err
-		}
-	}
-	return nil
+	l.forgetMu.Lock()
+	l.forgotten = append(l.forgotten, inos...)
+	l.forgetMu.Unlock()
+	return l.flushForgotten()
 }
