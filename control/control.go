@@ -155,6 +155,7 @@ type Status struct {
 	Files       int64  `json:"files"`
 	Versions    int64  `json:"versions"`
 	Deleted     int64  `json:"deleted_objects"`
+	Locked      int64  `json:"locked_versions"`
 	PlainBytes  int64  `json:"plaintext_bytes"`
 	StoredBytes int64  `json:"stored_bytes"`
 	PartFiles   int64  `json:"part_files"`

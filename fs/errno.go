@@ -24,6 +24,10 @@ var errnoTable = []struct {
 	{object.ErrNotDir, syscall.ENOTDIR},
 	{object.ErrIsDir, syscall.EISDIR},
 	{object.ErrInvalid, syscall.EINVAL},
+	{object.ErrLockDisabled, syscall.EOPNOTSUPP},
+	{object.ErrLockPastUntil, syscall.EINVAL},
+	{object.ErrLockBadMode, syscall.EINVAL},
+	{object.ErrLockNotVersion, syscall.EINVAL},
 	{object.ErrNoData, syscall.ENODATA},
 	{object.ErrTooBig, syscall.E2BIG},
 	{object.ErrNameTooLong, syscall.ENAMETOOLONG},
@@ -48,6 +52,10 @@ var errnoTable = []struct {
 func toErrno(ctx context.Context, op string, err error) syscall.Errno {
 	if err == nil {
 		return 0
+	}
+	if errors.Is(err, object.ErrLocked) {
+		log.Printf("ssefs: %s: refused by object lock: %v", op, err) // the message names the rule
+		return syscall.EPERM
 	}
 	for _, e := range errnoTable {
 		if errors.Is(err, e.err) {

@@ -187,12 +187,14 @@ type Stats struct {
 	PartFiles     int64
 	InlineParts   int64
 	DeletedObject int64 // objects whose current version is a delete marker
+	Locked        int64 // versions under retention or legal hold now (docs/LOCK.md)
 }
 
 // Stats walks the metadata; it costs a full scan, so it serves admin
 // commands, not hot paths.
 func (l *Layer) Stats() (Stats, error) {
 	var s Stats
+	now := time.Now()
 	err := l.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{})
 		defer it.Close()
@@ -216,6 +218,15 @@ func (l *Layer) Stats() (Stats, error) {
 				s.StoredBytes += item.ValueSize()
 			case pfxDeleted:
 				s.DeletedObject++
+			case pfxLock:
+				k := item.Key()
+				var ls LockState
+				if err := item.Value(func(b []byte) (err error) { ls, err = unmarshalLock(uint64FromBytes(k[9:]), b); return }); err != nil {
+					return err
+				}
+				if ls.Locked(now) {
+					s.Locked++
+				}
 			}
 		}
 		return nil

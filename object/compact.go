@@ -36,6 +36,9 @@ func (l *Layer) Compact(ino Ino) (compacted bool, freed int64, err error) {
 	if err != nil || !isReg(n.Mode) || n.Version == 0 {
 		return false, 0, err
 	}
+	if locked, err := l.LockedVersions(ino); err != nil || locked[n.Version].Version != 0 {
+		return false, 0, err // a locked version's parts are never rewritten: docs/LOCK.md
+	}
 	src, err := l.OpenVersion(ino, n.Version)
 	if err != nil || src.size == 0 || !fragmented(src.runs) {
 		return false, 0, err

@@ -425,6 +425,9 @@ func (f *File) Commit() error {
 		if err := txn.Set(versionKey(f.ino, v.ID), b); err != nil {
 			return err
 		}
+		if err := f.l.applyLockDefault(txn, f.ino, v.ID, now); err != nil {
+			return err
+		}
 		for id, sealed := range f.inline {
 			if live[id] && f.pendingInline[id] {
 				if err := txn.Set(inlineKey(id), sealed); err != nil {

@@ -29,6 +29,10 @@ func (l *Layer) KeyDelete(name string) error {
 		l.audit("key-delete", name, err, "")
 		return err
 	}
+	if err := l.checkKeyDelete(name); err != nil {
+		l.audit("key-delete", name, err, "")
+		return err
+	}
 	l.commitOpen()
 	err := l.kms.DeleteKey(name)
 	l.ForgetKeys()

@@ -193,9 +193,18 @@ func (l *Layer) lifecycleFile(ino Ino, rule Rule, now time.Time, rep *GCReport) 
 	if len(ids) == 0 {
 		return nil
 	}
+	locked, err := l.LockedVersions(ino)
+	if err != nil {
+		return err
+	}
 	drop := make(map[uint64]bool, len(ids))
 	for _, id := range ids {
-		drop[id] = true
+		if _, ok := locked[id]; !ok { // locked versions never expire; delete markers are never locked
+			drop[id] = true
+		}
+	}
+	if len(drop) == 0 {
+		return nil
 	}
 	n, freed, err := l.purgeVersions(ino, drop)
 	if err != nil {

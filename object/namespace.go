@@ -130,6 +130,11 @@ func (l *Layer) Create(parent Ino, name string, a CreateArgs) (*Inode, error) {
 				return err
 			}
 		}
+		if isDir(a.Mode) || isReg(a.Mode) {
+			if err := inheritLockDefault(txn, parent, ino); err != nil { // docs/LOCK.md
+				return err
+			}
+		}
 		p.Mtime, p.Ctime = now, now
 		if err := l.putInode(txn, p); err != nil {
 			return err

@@ -140,6 +140,9 @@ func (l *Layer) Restore(ino Ino, id uint64) (*VersionInfo, error) {
 		if err := txn.Set(versionKey(ino, v.ID), b); err != nil {
 			return err
 		}
+		if err := l.applyLockDefault(txn, ino, v.ID, now); err != nil {
+			return err
+		}
 		n.Version, n.Size, n.Mtime, n.Ctime = v.ID, v.Size, v.Mtime, now
 		return l.putInode(txn, n)
 	})
@@ -238,6 +241,9 @@ func (l *Layer) purgeVersions(ino Ino, drop map[uint64]bool) (int, int64, error)
 		if err != nil {
 			return err
 		}
+		if err := l.checkPurge(txn, ino, drop); err != nil {
+			return err // object lock: docs/LOCK.md
+		}
 		live := map[uint64]bool{}
 		var keep []*Version
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: inoKey(pfxVersion, ino), PrefetchValues: true})
@@ -259,6 +265,9 @@ func (l *Layer) purgeVersions(ino Ino, drop map[uint64]bool) (int, int64, error)
 		it.Close()
 		for id := range drop {
 			if err := txn.Delete(versionKey(ino, id)); err != nil {
+				return err
+			}
+			if err := txn.Delete(lockKey(ino, id)); err != nil { // an expired lock goes with its version
 				return err
 			}
 		}

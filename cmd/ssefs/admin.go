@@ -52,7 +52,7 @@ func storeStatus(l *object.Layer, mnt string) (*control.Status, error) {
 		StoreID: st.Config.ID, Store: st.Dir, Mountpoint: mnt,
 		Cipher: st.Config.Cipher, ObjectLock: st.Config.ObjectLock,
 		KMS: ks.Backend, KMSSealed: ks.Sealed, Keys: ks.Keys,
-		Objects: s.Objects, Files: s.Files, Versions: s.Versions, Deleted: s.DeletedObject,
+		Objects: s.Objects, Files: s.Files, Versions: s.Versions, Deleted: s.DeletedObject, Locked: s.Locked,
 		PlainBytes: s.PlainBytes, StoredBytes: s.StoredBytes, PartFiles: s.PartFiles, InlineParts: s.InlineParts,
 	}, nil
 }

@@ -83,6 +83,9 @@ func runStatus(env *cliEnv, args []string) error {
 		fmt.Fprintf(tw, "rotations\t%d running (ssefs kms status)\n", s.Rotations)
 	}
 	fmt.Fprintf(tw, "objects\t%d (%d files, %d deleted)\nversions\t%d\n", s.Objects, s.Files, s.Deleted, s.Versions)
+	if s.ObjectLock {
+		fmt.Fprintf(tw, "locked versions\t%d\n", s.Locked)
+	}
 	fmt.Fprintf(tw, "plaintext\t%s\nstored\t%s in %d part files + %d inline parts (%.2fx)\n",
 		humanBytes(s.PlainBytes), humanBytes(s.StoredBytes), s.PartFiles, s.InlineParts, ratio)
 	return tw.Flush()
