@@ -32,19 +32,9 @@ func BenchmarkCreateSmallFile(b *testing.B) {
 
 // BenchmarkRandomWrite4K writes 4 KiB at random offsets of a 256 MiB file.
 func BenchmarkRandomWrite4K(b *testing.B) {
-	l := newTestLayer(b)
-	n := createFile(b, l, RootIno, "rand")
-	f, err := l.OpenFile(n.Ino)
-	if err != nil {
-		b.Fatal(err)
-	}
+	f := committedFile(b, randSize)
 	defer f.Release()
-	const size = 256 << 20
-	buf := make([]byte, 1<<20)
-	for off := int64(0); off < size; off += int64(len(buf)) {
-		f.WriteAt(buf, off)
-	}
-	f.Commit()
+	const size = randSize
 	rng := rand.New(rand.NewSource(1))
 	p := make([]byte, 4096)
 	b.SetBytes(4096)
@@ -61,19 +51,9 @@ func BenchmarkRandomWrite4K(b *testing.B) {
 
 // BenchmarkRandomRead4K reads 4 KiB at random offsets of a 256 MiB file.
 func BenchmarkRandomRead4K(b *testing.B) {
-	l := newTestLayer(b)
-	n := createFile(b, l, RootIno, "rand")
-	f, err := l.OpenFile(n.Ino)
-	if err != nil {
-		b.Fatal(err)
-	}
+	f := committedFile(b, randSize)
 	defer f.Release()
-	const size = 256 << 20
-	buf := make([]byte, 1<<20)
-	for off := int64(0); off < size; off += int64(len(buf)) {
-		f.WriteAt(buf, off)
-	}
-	f.Commit()
+	const size = randSize
 	rng := rand.New(rand.NewSource(1))
 	p := make([]byte, 4096)
 	b.SetBytes(4096)
@@ -83,4 +63,24 @@ func BenchmarkRandomRead4K(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+const randSize = 256 << 20
+
+// committedFile returns an open file of size zero bytes, committed.
+func committedFile(b *testing.B, size int64) *File {
+	l := newTestLayer(b)
+	n := createFile(b, l, RootIno, "rand")
+	f, err := l.OpenFile(n.Ino)
+	if err != nil {
+		b.Fatal(err)
+	}
+	buf := make([]byte, 1<<20)
+	for off := int64(0); off < size; off += int64(len(buf)) {
+		f.WriteAt(buf, off)
+	}
+	if err := f.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	return f
 }
