@@ -13,13 +13,14 @@ import (
 // commit; the file is simply left for the next pass.
 var errCompactRace = errors.New("object: file changed during compaction")
 
-// fragmented reports whether runs use many more parts than needed.
+// fragmented reports whether runs use many more runs than needed: random
+// writes leave patch runs that each cost a decryption to read.
 func fragmented(runs []Run) bool {
-	var mapped uint64
+	var mapped int64
 	for _, r := range runs {
-		mapped += uint64(r.Count)
+		mapped += r.Len
 	}
-	ideal := int((mapped+partChunks-1)/partChunks) + 1
+	ideal := int((mapped+partChunks*ChunkSize-1)/(partChunks*ChunkSize)) + 1
 	return len(runs) > 8 && len(runs) > 2*ideal
 }
 
@@ -53,10 +54,8 @@ func (l *Layer) Compact(ino Ino) (compacted bool, freed int64, err error) {
 	}
 	buf := make([]byte, partChunks*ChunkSize)
 	for _, span := range mappedSpans(src.runs) {
-		for c := span[0]; c < span[1]; c += partChunks {
-			end := min(c+partChunks, span[1])
-			off := int64(c) * ChunkSize
-			length := min(int64(end-c)*ChunkSize, src.size-off)
+		for off := span[0]; off < span[1]; off += partChunks * ChunkSize {
+			length := min(span[1]-off, partChunks*ChunkSize, src.size-off)
 			if length <= 0 {
 				break
 			}
@@ -79,7 +78,7 @@ func (l *Layer) Compact(ino Ino) (compacted bool, freed int64, err error) {
 			}
 			written = append(written, chunkstore.PartID(id))
 			writtenBytes += int64(len(sealed))
-			newRuns = append(newRuns, Run{Chunk: c, Count: uint32(chunksFor(length)), Part: id, PartLen: length})
+			newRuns = append(newRuns, Run{Off: off, Len: length, Part: id, PartLen: length})
 		}
 	}
 	if err := l.st.Parts.Sync(written...); err != nil {
@@ -181,15 +180,16 @@ func (l *Layer) CompactAll() (int, int64, error) {
 	return count, saved, nil
 }
 
-// mappedSpans merges runs into [first, end) chunk ranges without holes.
-func mappedSpans(runs []Run) [][2]uint64 {
-	var out [][2]uint64
+// mappedSpans merges runs into [first, end) byte ranges without holes, so
+// compaction keeps a sparse file sparse.
+func mappedSpans(runs []Run) [][2]int64 {
+	var out [][2]int64
 	for _, r := range runs {
-		if k := len(out); k > 0 && out[k-1][1] == r.Chunk {
+		if k := len(out); k > 0 && out[k-1][1] == r.Off {
 			out[k-1][1] = r.End()
 			continue
 		}
-		out = append(out, [2]uint64{r.Chunk, r.End()})
+		out = append(out, [2]int64{r.Off, r.End()})
 	}
 	return out
 }

@@ -36,6 +36,10 @@ func getChunk() []byte {
 	return b
 }
 
+// getDirtyChunk returns a chunk buffer without clearing it, for a sparse
+// write buffer whose unwritten bytes are never read.
+func getDirtyChunk() []byte { return *chunkPool.Get().(*[]byte) }
+
 func putChunk(b []byte) { chunkPool.Put(&b) }
 
 // File is the content state of an open regular file, shared by all of its
@@ -53,7 +57,7 @@ type File struct {
 	runs    []Run  // extents: committed ones overlaid with spilled ones
 	size    int64
 	mtime   int64
-	dirty   map[uint64][]byte // chunk index → ChunkSize plaintext buffer
+	dirty   map[uint64]*dirtyChunk
 	pending []uint64          // part files written since the last commit
 	inline  map[uint64][]byte // sealed inline parts: pending, or read cache
 	// pendingInline marks the inline parts spilled since the last commit.
@@ -63,11 +67,11 @@ type File struct {
 
 	// The spill pipeline (spill.go): batches of chunks being sealed into
 	// parts in the background while writes go on.
-	inflight map[uint64][]byte // chunk → buffer being sealed (latest)
-	queue    []*spillBatch     // taken, not yet installed, in order
-	sealing  bool              // a sealer goroutine is running
-	spillErr error             // first background failure, reported by the next write or commit
-	cond     *sync.Cond        // signalled when a batch is installed
+	inflight map[uint64][]*dirtyChunk // chunk → buffers being sealed, oldest first
+	queue    []*spillBatch            // taken, not yet installed, in order
+	sealing  bool                     // a sealer goroutine is running
+	spillErr error                    // first background failure, reported by the next write or commit
+	cond     *sync.Cond               // signalled when a batch is installed
 }
 
 // OpenFile returns the shared content state of a regular file, loading and
@@ -100,7 +104,7 @@ func (l *Layer) OpenFile(ino Ino) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &File{l: l, ino: ino, oek: oek, gen: g, refs: 1, dirty: map[uint64][]byte{}, inline: map[uint64][]byte{}, mtime: n.Mtime}
+	f := &File{l: l, ino: ino, oek: oek, gen: g, refs: 1, dirty: map[uint64]*dirtyChunk{}, inline: map[uint64][]byte{}, mtime: n.Mtime}
 	if n.Version != 0 {
 		v, err := l.loadVersion(n, n.Version, oek)
 		if err != nil {
@@ -170,10 +174,7 @@ func (f *File) Release() error {
 	}
 	f.l.filesMu.Unlock()
 	f.mu.Lock()
-	for c, b := range f.dirty {
-		putChunk(b)
-		delete(f.dirty, c)
-	}
+	f.dropDirty()
 	f.mu.Unlock()
 	return errors.Join(err, f.l.retireIfUnlinked(f.ino))
 }
@@ -222,30 +223,30 @@ type dirPart struct {
 
 func (p dirPart) ReadAt(b []byte, off int64) (int, error) { return p.d.ReadAt(p.id, b, off) }
 
-// readStored fills dst with plaintext of chunks starting at chunk c, offset
-// within in the first chunk, from the extent map only (not dirty buffers).
-// dst must not extend past the run containing c, nor past one chunk if c is
-// unmapped. Bytes beyond what the part holds read as zeros.
-func (f *File) readStored(dst []byte, c uint64, within int64) error {
-	i := findRun(f.runs, c)
-	if i < 0 {
-		clear(dst)
-		return nil
-	}
-	r := f.runs[i]
-	off := int64(r.PartChunk+uint32(c-r.Chunk))*ChunkSize + within
-	n := min(int64(len(dst)), max(r.PartLen-off, 0))
-	if n > 0 {
+// readStored fills dst with the stored plaintext at file offset off, from
+// the run list only (not dirty buffers). Unmapped bytes read as zeros.
+func (f *File) readStored(dst []byte, off int64) error {
+	end := off + int64(len(dst))
+	pos := off
+	for i := firstRunAfter(f.runs, off); pos < end && i < len(f.runs) && f.runs[i].Off < end; i++ {
+		r := f.runs[i]
+		if r.Off > pos {
+			clear(dst[pos-off : r.Off-off])
+			pos = r.Off
+		}
+		n := min(end, r.End()) - pos
 		ra, err := f.partReader(r)
 		if err != nil {
 			return err
 		}
-		got, err := chunkstore.ReadPartAt(f.oek[:], chunkstore.PartID(r.Part), ra, dare.EncryptedSize(r.PartLen), dst[:n], off)
+		partOff := r.PartOff + pos - r.Off
+		got, err := chunkstore.ReadPartAt(f.oek[:], chunkstore.PartID(r.Part), ra, dare.EncryptedSize(r.PartLen), dst[pos-off:pos-off+n], partOff)
 		if err != nil && !(errors.Is(err, io.EOF) && int64(got) == n) {
-			return fmt.Errorf("object %d part %d at %d: %w", f.ino, r.Part, off, err)
+			return fmt.Errorf("object %d part %d at %d: %w", f.ino, r.Part, partOff, err)
 		}
+		pos += n
 	}
-	clear(dst[n:])
+	clear(dst[pos-off:])
 	return nil
 }
 
@@ -263,25 +264,21 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 	pos := off
 	for pos < end {
 		c := chunkOf(pos)
-		within := pos - int64(c)*ChunkSize
-		if b, ok := f.buffered(c); ok {
-			n := copy(p[pos-off:end-off], b[within:])
-			pos += int64(n)
+		spanEnd := min(end, int64(c+1)*ChunkSize)
+		if f.buffered(c) {
+			start := int64(c) * ChunkSize
+			if err := f.readLayered(p[pos-off:spanEnd-off], c, pos-start, f.layers(c, true)); err != nil {
+				return int(pos - off), err
+			}
+			pos = spanEnd
 			continue
 		}
-		// Extend the span over following chunks of the same run that are
-		// not dirty, so one call decrypts them together.
-		spanEnd := min(end, int64(c+1)*ChunkSize)
-		if i := findRun(f.runs, c); i >= 0 {
-			last := chunkOf(end - 1)
-			for next := c + 1; next <= last && next < f.runs[i].End(); next++ {
-				if _, d := f.buffered(next); d {
-					break
-				}
-				spanEnd = min(end, int64(next+1)*ChunkSize)
-			}
+		// Extend the span over following chunks that are not buffered, so
+		// one pass over the runs decrypts them together.
+		for spanEnd < end && !f.buffered(chunkOf(spanEnd)) {
+			spanEnd = min(end, spanEnd+ChunkSize)
 		}
-		if err := f.readStored(p[pos-off:spanEnd-off], c, within); err != nil {
+		if err := f.readStored(p[pos-off:spanEnd-off], pos); err != nil {
 			return int(pos - off), err
 		}
 		pos = spanEnd
@@ -293,26 +290,38 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
-// dirtyChunk returns the buffer of chunk c, creating it from stored content
-// unless the caller is about to overwrite all of its valid bytes.
-func (f *File) dirtyChunk(c uint64, ws, we int64) ([]byte, error) {
-	if b, ok := f.dirty[c]; ok {
-		return b, nil
+// dropDirty returns every write buffer to the pool. Callers hold f.mu.
+func (f *File) dropDirty() {
+	for c, d := range f.dirty {
+		putChunk(d.buf)
+		delete(f.dirty, c)
 	}
-	b := getChunk()
+}
+
+// dirtyChunk returns the dirty buffer of chunk c for a write of the file
+// bytes [ws, we). A new buffer stays sparse, so the write reads nothing;
+// a write that does not touch an existing sparse buffer's range fills it
+// first, keeping one written range per buffer.
+func (f *File) dirtyChunk(c uint64, ws, we int64) (*dirtyChunk, error) {
 	start := int64(c) * ChunkSize
-	validEnd := min(start+ChunkSize, f.size)
-	if start < validEnd && (ws > start || we < validEnd) {
-		if ib, ok := f.inflight[c]; ok {
-			copy(b, ib)
-		} else if err := f.readStored(b, c, 0); err != nil {
-			putChunk(b)
-			return nil, err
+	if d, ok := f.dirty[c]; ok {
+		if !d.filled && !d.touches(ws-start, we-start) {
+			if err := f.fill(c, d); err != nil {
+				return nil, err
+			}
 		}
-		clear(b[validEnd-start:])
+		return d, nil
 	}
-	f.dirty[c] = b
-	return b, nil
+	validEnd := min(start+ChunkSize, f.size)
+	d := &dirtyChunk{lo: ChunkSize, hi: 0}
+	// Nothing stored shows through a write that covers every valid byte.
+	if d.filled = start >= validEnd || (ws <= start && we >= validEnd); d.filled {
+		d.buf = getChunk()
+	} else {
+		d.buf = getDirtyChunk() // sparse: bytes outside [lo, hi) are never read
+	}
+	f.dirty[c] = d
+	return d, nil
 }
 
 // WriteAt writes p at off into chunk buffers, spilling them into parts when
@@ -331,11 +340,12 @@ func (f *File) WriteAt(p []byte, off int64) (int, error) {
 		c := chunkOf(pos)
 		start := int64(c) * ChunkSize
 		wend := min(end, start+ChunkSize)
-		b, err := f.dirtyChunk(c, pos, wend)
+		d, err := f.dirtyChunk(c, pos, wend)
 		if err != nil {
 			return int(pos - off), err
 		}
-		copy(b[pos-start:], p[pos-off:wend-off])
+		copy(d.buf[pos-start:], p[pos-off:wend-off])
+		d.lo, d.hi = min(d.lo, pos-start), max(d.hi, wend-start)
 		pos = wend
 		if pos > f.size {
 			f.size = pos
@@ -352,8 +362,8 @@ func (f *File) WriteAt(p []byte, off int64) (int, error) {
 	return len(p), nil
 }
 
-// Truncate sets the size. Shrinking into the middle of a chunk rewrites that
-// chunk with a zeroed tail, so bytes past the end can never reappear.
+// Truncate sets the size. Shrinking cuts the runs at the new end, so bytes
+// past it can never reappear and nothing is re-encrypted.
 func (f *File) Truncate(size int64) error {
 	if size < 0 {
 		return ErrInvalid
@@ -365,22 +375,27 @@ func (f *File) Truncate(size int64) error {
 		return err
 	}
 	if size < f.size {
+		// Runs are cut at the byte, so nothing past the end can reappear
+		// when the file grows again; a buffered tail chunk is zeroed past
+		// the end for the same reason.
 		keep := chunksFor(size)
-		for c, b := range f.dirty {
+		for c, d := range f.dirty {
 			if c >= keep {
-				putChunk(b)
+				putChunk(d.buf)
 				delete(f.dirty, c)
 			}
 		}
 		if within := size % ChunkSize; within != 0 {
-			c := chunkOf(size)
-			b, err := f.dirtyChunk(c, 0, 0)
-			if err != nil {
-				return err
+			if d, ok := f.dirty[chunkOf(size)]; ok {
+				clear(d.buf[within:])
+				d.hi = min(d.hi, within)
+				if !d.filled && d.lo >= d.hi {
+					putChunk(d.buf) // nothing written is left
+					delete(f.dirty, chunkOf(size))
+				}
 			}
-			clear(b[within:])
 		}
-		f.runs = truncateRuns(f.runs, keep)
+		f.runs = truncateRuns(f.runs, size)
 	}
 	f.size = size
 	f.mtime = time.Now().UnixNano()

@@ -3,6 +3,7 @@ package object
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -14,13 +15,17 @@ import (
 	"github.com/ssefs/ssefs/store"
 )
 
-// The golden store is a format-version-1 store committed under testdata.
-// Every later version of ssefs must still open it and read exactly what
-// was written; regenerate it only for a new format version, with
+// The golden stores are stores of each released format committed under
+// testdata (golden-v1: chunk runs; golden-v2: byte runs, whose second
+// version of dir/multi.bin is a 14-byte patch). Every later version of
+// ssefs must still open them and read exactly what was written. Only the
+// current format's store is ever regenerated, with
 // `go test ./object -run TestGoldenStore -update-golden`.
-var updateGolden = flag.Bool("update-golden", false, "rewrite testdata/golden-v1")
+var updateGolden = flag.Bool("update-golden", false, "rewrite testdata/golden-v<current format>")
 
-const goldenDir = "testdata/golden-v1"
+var goldenDirs = []string{"testdata/golden-v1", "testdata/golden-v2"}
+
+func currentGoldenDir() string { return fmt.Sprintf("testdata/golden-v%d", store.FormatVersion) }
 
 // goldenContent is the deterministic content of the golden files.
 func goldenContent(seed int64, n int) []byte {
@@ -40,6 +45,7 @@ var goldenFiles = []struct {
 }
 
 func writeGolden(t *testing.T) {
+	goldenDir := currentGoldenDir()
 	os.RemoveAll(goldenDir)
 	mk := keyring.MasterKey{}
 	copy(mk[:], bytes.Repeat([]byte("golden-key-v1-ssefs-0123456789ab"), 1))
@@ -94,6 +100,12 @@ func TestGoldenStore(t *testing.T) {
 	if *updateGolden {
 		writeGolden(t)
 	}
+	for _, dir := range goldenDirs {
+		t.Run(filepath.Base(dir), func(t *testing.T) { checkGoldenStore(t, dir) })
+	}
+}
+
+func checkGoldenStore(t *testing.T, goldenDir string) {
 	if _, err := os.Stat(goldenDir); err != nil {
 		t.Fatalf("golden store missing (%v); generate it with -update-golden", err)
 	}
@@ -108,9 +120,12 @@ func TestGoldenStore(t *testing.T) {
 	}
 	st, err := store.Open(filepath.Join(tmp, "store"), mk)
 	if err != nil {
-		t.Fatalf("format v1 store no longer opens: %v", err)
+		t.Fatalf("%s no longer opens: %v", goldenDir, err)
 	}
 	defer st.Close()
+	if cfg, err := store.LoadConfig(st.Dir); err != nil || cfg.Format != store.FormatVersion {
+		t.Fatalf("store.json after open: %+v, %v; want format %d", cfg, err, store.FormatVersion)
+	}
 	l, err := Open(st)
 	if err != nil {
 		t.Fatal(err)
@@ -133,6 +148,27 @@ func TestGoldenStore(t *testing.T) {
 			checkVersion(t, l, n.Ino, vs[0].ID, want)
 			copy(want[70_000:], "second version")
 		}
+		checkVersion(t, l, n.Ino, vs[len(vs)-1].ID, want)
+		if g.size == 0 {
+			continue
+		}
+		// A new version written by this code over the stored ones.
+		f, err := l.OpenFile(n.Ino)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteAt([]byte("next"), int64(g.size/2))
+		if err := f.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		f.Release()
+		next := append([]byte(nil), want...)
+		copy(next[g.size/2:], "next")
+		after, _ := l.Versions(n.Ino)
+		if len(after) != len(vs)+1 {
+			t.Fatalf("%s: %d versions after a commit, want %d", g.name, len(after), len(vs)+1)
+		}
+		checkVersion(t, l, n.Ino, after[len(after)-1].ID, next)
 		checkVersion(t, l, n.Ino, vs[len(vs)-1].ID, want)
 	}
 	link, err := l.ResolvePath("link")

@@ -96,23 +96,32 @@ func (n *Inode) UnmarshalBinary(b []byte) error {
 	return nil
 }
 
-// Run maps Count consecutive 64 KiB chunks of a file, starting at file chunk
-// Chunk, onto consecutive packages of one part starting at package PartChunk.
+// Run maps Len bytes of a file, starting at file byte Off, onto the
+// plaintext of one part starting at byte PartOff. Runs are byte-granular so
+// that a small overwrite is stored as a small patch run instead of a
+// re-encrypted 64 KiB chunk (docs/ARCHITECTURE.md "Content model").
 type Run struct {
-	Chunk     uint64
-	Count     uint32
-	Part      uint64
-	PartChunk uint32
-	PartLen   int64 // plaintext length of the whole part, so its sealed size is known
-	Inline    bool  // the sealed part lives in the metadata database, not in parts/
+	Off     int64
+	Len     int64
+	Part    uint64
+	PartOff int64
+	PartLen int64 // plaintext length of the whole part, so its sealed size is known
+	Inline  bool  // the sealed part lives in the metadata database, not in parts/
 }
 
-// End is the first chunk after the run.
-func (r Run) End() uint64 { return r.Chunk + uint64(r.Count) }
+// End is the first file byte after the run.
+func (r Run) End() int64 { return r.Off + r.Len }
 
 // Version flags.
 const (
 	VersionDeleteMarker = 1 << 0
+)
+
+// Record versions of version records: 1 mapped whole 64 KiB chunks (read,
+// never written any more), 2 maps byte ranges.
+const (
+	versionRecordV1 = 1
+	versionRecordV2 = 2
 )
 
 // Version is one immutable state of a file's content, key "v"+ino+id.
@@ -125,24 +134,33 @@ type Version struct {
 	Flags uint8
 	Runs  []Run
 	MAC   [32]byte
+
+	// legacy is the stored body of a record written in version 1: its MAC
+	// covers those bytes, which the v2 encoding of Runs cannot reproduce.
+	legacy []byte
 }
 
 // Deleted reports whether this version is a delete marker.
 func (v *Version) Deleted() bool { return v.Flags&VersionDeleteMarker != 0 }
 
+const v2RunLen = 41
+
 func (v *Version) body() enc {
-	e := make(enc, 0, 32+len(v.Runs)*33)
-	e.u8(recordVersion1)
+	if v.legacy != nil {
+		return v.legacy
+	}
+	e := make(enc, 0, 32+len(v.Runs)*v2RunLen)
+	e.u8(versionRecordV2)
 	e.u64(v.ID)
 	e.i64(v.Size)
 	e.i64(v.Mtime)
 	e.u8(v.Flags)
 	e.u32(uint32(len(v.Runs)))
 	for _, r := range v.Runs {
-		e.u64(r.Chunk)
-		e.u32(r.Count)
+		e.i64(r.Off)
+		e.i64(r.Len)
 		e.u64(r.Part)
-		e.u32(r.PartChunk)
+		e.i64(r.PartOff)
 		e.i64(r.PartLen)
 		if r.Inline {
 			e.u8(1)
@@ -155,14 +173,16 @@ func (v *Version) body() enc {
 
 // MarshalBinary encodes the record (body ‖ MAC); see docs/FORMAT.md.
 func (v *Version) MarshalBinary() ([]byte, error) {
-	e := v.body()
+	e := append(enc(nil), v.body()...)
 	return append(e, v.MAC[:]...), nil
 }
 
-// UnmarshalBinary decodes a version record; it does not verify the MAC.
+// UnmarshalBinary decodes a version record of either record version; it
+// does not verify the MAC.
 func (v *Version) UnmarshalBinary(b []byte) error {
 	d := dec{b: b}
-	if ver := d.u8(); d.err == nil && ver != recordVersion1 {
+	ver := d.u8()
+	if d.err == nil && ver != versionRecordV1 && ver != versionRecordV2 {
 		return fmt.Errorf("object: version record version %d unsupported", ver)
 	}
 	v.ID = d.u64()
@@ -170,22 +190,46 @@ func (v *Version) UnmarshalBinary(b []byte) error {
 	v.Mtime = d.i64()
 	v.Flags = d.u8()
 	n := d.u32()
-	if d.err == nil && uint64(n)*33 > uint64(len(d.b)) {
+	runLen := uint64(v2RunLen)
+	if ver == versionRecordV1 {
+		runLen = 33
+	}
+	if d.err == nil && uint64(n)*runLen > uint64(len(d.b)) {
 		return fmt.Errorf("object: decoding version: %w", errShort)
 	}
-	v.Runs = make([]Run, n)
-	for i := range v.Runs {
-		r := &v.Runs[i]
-		r.Chunk = d.u64()
-		r.Count = d.u32()
-		r.Part = d.u64()
-		r.PartChunk = d.u32()
-		r.PartLen = d.i64()
-		r.Inline = d.u8() == 1
+	v.Runs = make([]Run, 0, n)
+	for range n {
+		var r Run
+		if ver == versionRecordV1 {
+			chunk, count := d.u64(), d.u32()
+			r.Part = d.u64()
+			partChunk := d.u32()
+			r.PartLen = d.i64()
+			r.Inline = d.u8() == 1
+			// A v1 run covers whole chunks; the bytes it really maps end
+			// where the part's plaintext does and at the version's size.
+			r.Off = int64(chunk) * ChunkSize
+			r.PartOff = int64(partChunk) * ChunkSize
+			r.Len = min(int64(count)*ChunkSize, r.PartLen-r.PartOff, v.Size-r.Off)
+		} else {
+			r.Off, r.Len = d.i64(), d.i64()
+			r.Part = d.u64()
+			r.PartOff, r.PartLen = d.i64(), d.i64()
+			r.Inline = d.u8() == 1
+		}
+		if r.Len > 0 {
+			v.Runs = append(v.Runs, r)
+		}
 	}
 	copy(v.MAC[:], d.take(32))
 	if d.err != nil {
 		return fmt.Errorf("object: decoding version: %w", d.err)
+	}
+	if ver == versionRecordV1 {
+		v.legacy = append(enc(nil), b[:len(b)-32]...)
+	}
+	if err := checkRuns(v.Runs); err != nil {
+		return fmt.Errorf("object: decoding version %d: %w", v.ID, err)
 	}
 	return nil
 }
@@ -208,8 +252,12 @@ func (v *Version) computeMAC(oek []byte, ino Ino) [32]byte {
 	return out
 }
 
-// Seal sets the MAC binding the version to its object and key.
-func (v *Version) Seal(oek []byte, ino Ino) { v.MAC = v.computeMAC(oek, ino) }
+// Seal sets the MAC binding the version to its object and key; a sealed
+// version is always encoded in the current record version.
+func (v *Version) Seal(oek []byte, ino Ino) {
+	v.legacy = nil
+	v.MAC = v.computeMAC(oek, ino)
+}
 
 // Verify reports whether the MAC matches; a mismatch means tampering.
 func (v *Version) Verify(oek []byte, ino Ino) bool {

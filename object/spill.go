@@ -2,6 +2,7 @@ package object
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 
@@ -22,27 +23,17 @@ var sealPool = sync.Pool{New: func() any { b := make([]byte, 0, partChunks*(Chun
 var plainPool = sync.Pool{New: func() any { b := make([]byte, 0, partChunks*ChunkSize); return &b }}
 
 // spillBatch is up to partChunks dirty chunks taken out of the write buffer
-// to be sealed into one part.
+// to be sealed into one part: of each, only the range to store.
 type spillBatch struct {
 	chunks []uint64
-	bufs   [][]byte
-	size   int64 // file size when taken: bounds the last chunk's valid bytes
+	bufs   []*dirtyChunk
+	spans  [][2]int64 // per chunk: the bytes [lo, hi) of the buffer to store
 	inline bool
 	oek    keyring.ObjectKey // the key when taken: seal runs without f.mu
 
 	id     uint64
 	sealed []byte
 	err    error
-}
-
-// buffered returns the plaintext of chunk c held in memory: a dirty buffer,
-// or one being sealed. Callers hold f.mu.
-func (f *File) buffered(c uint64) ([]byte, bool) {
-	if b, ok := f.dirty[c]; ok {
-		return b, true
-	}
-	b, ok := f.inflight[c]
-	return b, ok
 }
 
 func (f *File) condVar() *sync.Cond {
@@ -52,23 +43,54 @@ func (f *File) condVar() *sync.Cond {
 	return f.cond
 }
 
+// maxChunkRuns is how many runs may map one chunk before its next spill
+// stores the whole chunk again instead of another patch: it bounds the
+// decryptions a read of that chunk costs and the length of the run list.
+const maxChunkRuns = 8
+
+// storeSpan returns the bytes of dirty chunk c to seal: the written range,
+// widened to the whole chunk when that range is most of it or the chunk is
+// already cut into several runs (filling a sparse buffer for it). Either
+// choice stores the same content. Callers hold f.mu.
+func (f *File) storeSpan(c uint64, d *dirtyChunk) [2]int64 {
+	start := int64(c) * ChunkSize
+	valid := min(ChunkSize, f.size-start)
+	lo, hi := d.lo, min(d.hi, valid)
+	if lo >= hi {
+		return [2]int64{0, 0}
+	}
+	if 4*(hi-lo) >= 3*valid || runsWithin(f.runs, start, start+valid) >= maxChunkRuns {
+		if f.fill(c, d) == nil {
+			return [2]int64{0, valid}
+		}
+	}
+	return [2]int64{lo, hi}
+}
+
 // takeBatches moves every dirty chunk into batches of up to partChunks
-// chunks, in chunk order. Chunks need not be contiguous: a part's packages
-// map to file chunks through one run per contiguous group, so random
-// writes cost one part file per 4 MiB of dirty data, not one per chunk.
+// chunks, in chunk order, and lays their buffers over the runs as in
+// flight. Chunks need not be contiguous: each stored range gets a run of
+// its own into the shared part, so random writes cost one part file per
+// batch, not one per chunk, and about the bytes written.
 func (f *File) takeBatches(inline bool) []*spillBatch {
 	chunks := make([]uint64, 0, len(f.dirty))
 	for c := range f.dirty {
 		chunks = append(chunks, c)
 	}
 	sort.Slice(chunks, func(i, j int) bool { return chunks[i] < chunks[j] })
+	if f.inflight == nil {
+		f.inflight = map[uint64][]*dirtyChunk{}
+	}
 	var out []*spillBatch
 	for len(chunks) > 0 {
 		n := min(len(chunks), partChunks)
-		b := &spillBatch{chunks: chunks[:n:n], size: f.size, inline: inline, oek: f.oek}
+		b := &spillBatch{chunks: chunks[:n:n], inline: inline, oek: f.oek}
 		for _, c := range b.chunks {
-			b.bufs = append(b.bufs, f.dirty[c])
+			d := f.dirty[c]
+			b.bufs = append(b.bufs, d)
+			b.spans = append(b.spans, f.storeSpan(c, d))
 			delete(f.dirty, c)
+			f.inflight[c] = append(f.inflight[c], d)
 		}
 		out = append(out, b)
 		chunks = chunks[n:]
@@ -84,9 +106,11 @@ func (f *File) seal(b *spillBatch) {
 	pbuf := plainPool.Get().(*[]byte)
 	defer plainPool.Put(pbuf)
 	plain := (*pbuf)[:0]
-	for i, c := range b.chunks {
-		valid := min(ChunkSize, b.size-int64(c)*ChunkSize)
-		plain = append(plain, b.bufs[i][:valid]...)
+	for i, sp := range b.spans {
+		plain = append(plain, b.bufs[i].buf[sp[0]:sp[1]]...)
+	}
+	if len(plain) == 0 {
+		return // nothing written survived a truncate: no part
 	}
 	if b.id, b.err = f.l.nextPart(); b.err != nil {
 		return
@@ -113,21 +137,17 @@ func (f *File) seal(b *spillBatch) {
 	}
 }
 
-// install maps a sealed batch into the extents, under f.mu. A failed batch
-// gives its buffers back to the write buffer (unless newer writes replaced
-// them), so an error such as a full disk loses nothing still in memory.
+// install maps a sealed batch into the runs and takes its buffers out of
+// flight, under f.mu. A failed batch (and every batch queued after it,
+// which the sealer fails too) is merged back into the dirty buffers, so an
+// error such as a full disk loses nothing still in memory.
 func (f *File) install(b *spillBatch) {
-	for i, c := range b.chunks {
-		if cur, ok := f.inflight[c]; ok && &cur[0] == &b.bufs[i][0] {
-			delete(f.inflight, c)
-		}
-	}
 	if b.err != nil {
 		for i, c := range b.chunks {
-			if _, newer := f.dirty[c]; !newer && int64(c)*ChunkSize < f.size {
-				f.dirty[c] = b.bufs[i]
-			} else {
-				putChunk(b.bufs[i])
+			if slices.Contains(f.inflight[c], b.bufs[i]) { // else merged by an earlier failure
+				if err := f.collapse(c); err != nil && f.spillErr == nil {
+					f.spillErr = err
+				}
 			}
 		}
 		if f.spillErr == nil {
@@ -135,6 +155,25 @@ func (f *File) install(b *spillBatch) {
 		}
 		return
 	}
+	if b.id != 0 { // 0: nothing was left to store
+		f.mapBatch(b)
+	}
+	for i, c := range b.chunks {
+		ls := f.inflight[c]
+		if k := slices.Index(ls, b.bufs[i]); k >= 0 {
+			ls = slices.Delete(ls, k, k+1)
+		}
+		if len(ls) == 0 {
+			delete(f.inflight, c)
+		} else {
+			f.inflight[c] = ls
+		}
+		putChunk(b.bufs[i].buf)
+	}
+}
+
+// mapBatch lays the runs of a sealed batch over the file's runs.
+func (f *File) mapBatch(b *spillBatch) {
 	if b.inline {
 		if f.pendingInline == nil {
 			f.pendingInline = map[uint64]bool{}
@@ -145,24 +184,28 @@ func (f *File) install(b *spillBatch) {
 		f.pending = append(f.pending, b.id)
 	}
 	plainLen := int64(0)
-	for _, c := range b.chunks {
-		plainLen += min(ChunkSize, b.size-int64(c)*ChunkSize)
+	for _, sp := range b.spans {
+		plainLen += sp[1] - sp[0]
 	}
-	keep := chunksFor(f.size) // a truncate since the batch was taken cut these off
-	for i := 0; i < len(b.chunks); {
-		j := i + 1
-		for j < len(b.chunks) && b.chunks[j] == b.chunks[j-1]+1 {
-			j++
+	runs := make([]Run, 0, len(b.chunks))
+	partOff := int64(0)
+	for i, c := range b.chunks {
+		sp := b.spans[i]
+		if sp[0] == sp[1] {
+			continue
 		}
-		r := Run{Chunk: b.chunks[i], Count: uint32(j - i), Part: b.id, PartChunk: uint32(i), PartLen: plainLen, Inline: b.inline}
-		if r, ok := clip(r, 0, keep); ok {
-			f.runs = overlay(f.runs, r)
+		r := Run{Off: int64(c)*ChunkSize + sp[0], Len: sp[1] - sp[0], Part: b.id, PartOff: partOff, PartLen: plainLen, Inline: b.inline}
+		partOff += r.Len
+		// A truncate since the batch was taken cut these bytes off.
+		if r, ok := clip(r, 0, f.size); ok {
+			if k := len(runs) - 1; k >= 0 && runs[k].End() == r.Off && runs[k].PartOff+runs[k].Len == r.PartOff {
+				runs[k].Len += r.Len // contiguous in the file and the part
+			} else {
+				runs = append(runs, r)
+			}
 		}
-		i = j
 	}
-	for _, buf := range b.bufs {
-		putChunk(buf)
-	}
+	f.runs = overlay(f.runs, runs...)
 }
 
 // spillAsync hands the dirty chunks to the background sealer. It waits
@@ -172,16 +215,7 @@ func (f *File) spillAsync() {
 	for len(f.queue) >= maxQueued {
 		cond.Wait()
 	}
-	batches := f.takeBatches(false)
-	if f.inflight == nil {
-		f.inflight = map[uint64][]byte{}
-	}
-	for _, b := range batches {
-		for i, c := range b.chunks {
-			f.inflight[c] = b.bufs[i]
-		}
-	}
-	f.queue = append(f.queue, batches...)
+	f.queue = append(f.queue, f.takeBatches(false)...)
 	if !f.sealing {
 		f.sealing = true
 		go f.sealer()
@@ -193,10 +227,18 @@ func (f *File) spillAsync() {
 // a newer batch of a chunk never loses to an older one.
 func (f *File) sealer() {
 	f.mu.Lock()
+	var failed error
 	for len(f.queue) > 0 {
 		b := f.queue[0]
 		f.mu.Unlock()
-		f.seal(b)
+		if failed != nil {
+			// A later batch of a chunk must not land over an earlier
+			// one that failed: fail them all, and merge them back.
+			b.err = failed
+		} else {
+			f.seal(b)
+			failed = b.err
+		}
 		f.mu.Lock()
 		f.install(b)
 		f.queue = f.queue[1:]

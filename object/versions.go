@@ -87,7 +87,7 @@ func (l *Layer) OpenVersion(ino Ino, id uint64) (*File, error) {
 		return nil, err
 	}
 	return &File{l: l, ino: ino, oek: oek, base: v.ID, runs: v.Runs, size: v.Size, mtime: v.Mtime,
-		dirty: map[uint64][]byte{}, inline: map[uint64][]byte{}, detached: true}, nil
+		dirty: map[uint64]*dirtyChunk{}, inline: map[uint64][]byte{}, detached: true}, nil
 }
 
 // versionOf loads an object's inode, its unsealed key and one of its
@@ -191,10 +191,7 @@ func (l *Layer) reloadOpen(ino Ino, v *Version) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.drainLocked()
-	for c, b := range f.dirty {
-		putChunk(b)
-		delete(f.dirty, c)
-	}
+	f.dropDirty()
 	f.base, f.runs, f.size, f.mtime, f.modified = v.ID, append([]Run(nil), v.Runs...), v.Size, v.Mtime, false
 }
 

@@ -18,9 +18,15 @@ import (
 	"github.com/ssefs/ssefs/keyring"
 )
 
-// FormatVersion is the on-disk format this code writes. Opening a store of
-// another version is refused rather than guessed at.
-const FormatVersion = 1
+// FormatVersion is the on-disk format this code writes; MinFormatVersion
+// is the oldest it reads (and upgrades on open). Opening a store of any
+// other version is refused rather than guessed at. Format 2 may hold
+// version records of record version 2 (byte runs), which format-1 code
+// cannot read: the bump makes such code refuse the store instead.
+const (
+	FormatVersion    = 2
+	MinFormatVersion = 1
+)
 
 // Names of the entries of a store directory.
 const (
@@ -102,8 +108,8 @@ func LoadConfig(dir string) (*Config, error) {
 	if err := json.Unmarshal(b, &c); err != nil {
 		return nil, fmt.Errorf("store: parsing %s: %w", ConfigFile, err)
 	}
-	if c.Format != FormatVersion {
-		return nil, fmt.Errorf("%w: %d (this ssefs reads %d)", ErrFormat, c.Format, FormatVersion)
+	if c.Format < MinFormatVersion || c.Format > FormatVersion {
+		return nil, fmt.Errorf("%w: %d (this ssefs reads %d to %d)", ErrFormat, c.Format, MinFormatVersion, FormatVersion)
 	}
 	if id, err := hex.DecodeString(c.ID); err != nil || len(id) != idByteCount {
 		return nil, fmt.Errorf("store: %s has a malformed store id %q", ConfigFile, c.ID)

@@ -123,6 +123,15 @@ func Open(dir string, mk keyring.MasterKey) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if cfg.Format < FormatVersion {
+		// Everything older is read as is; the bump keeps older code, which
+		// cannot read what this code writes, from opening the store.
+		cfg.Format = FormatVersion
+		if err := writeConfig(dir, cfg); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("store: upgrading to format %d: %w", FormatVersion, err)
+		}
+	}
 	return s, nil
 }
 
