@@ -100,7 +100,10 @@ func (d *Dir) Write(id PartID, sealed []byte) error {
 	if err != nil {
 		return fmt.Errorf("chunkstore: writing part %v: %w", id, err)
 	}
-	_, err = f.Write(sealed)
+	direct, err := writeDirect(f, sealed)
+	if !direct && err == nil {
+		_, err = f.Write(sealed)
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
