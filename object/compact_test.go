@@ -8,18 +8,8 @@ import (
 
 func TestCompact(t *testing.T) {
 	l := newTestLayer(t)
-	n := createFile(t, l, RootIno, "frag")
 	rng := rand.New(rand.NewSource(3))
-	model := make([]byte, 8<<20)
-	rng.Read(model)
-	f, err := l.OpenFile(n.Ino)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.WriteAt(model, 0)
-	if err := f.Commit(); err != nil {
-		t.Fatal(err)
-	}
+	n, f, model := committedRandomFile(t, l, "frag", 8<<20, rng)
 	v1 := append([]byte(nil), model...)
 	// Random 4 KiB writes in every other chunk: one part per chunk.
 	for c := 0; c < 128; c += 2 {

@@ -13,18 +13,8 @@ import (
 // not the 64 KiB chunk around it, and every version still reads exactly.
 func TestSmallOverwritesStorePatches(t *testing.T) {
 	r := newReopenable(t)
-	n := createFile(t, r.l, RootIno, "db")
 	rng := rand.New(rand.NewSource(7))
-	model := make([]byte, 16<<20)
-	rng.Read(model)
-	f, err := r.l.OpenFile(n.Ino)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.WriteAt(model, 0)
-	if err := f.Commit(); err != nil {
-		t.Fatal(err)
-	}
+	n, f, model := committedRandomFile(t, r.l, "db", 16<<20, rng)
 	v1 := append([]byte(nil), model...)
 	before, _, _ := r.st.Parts.Usage()
 	const writes = 300
@@ -48,15 +38,7 @@ func TestSmallOverwritesStorePatches(t *testing.T) {
 	}
 	checkContent(t, f, model)
 	f.Release()
-
-	r.close(t)
-	r.open(t)
-	g, err := r.l.OpenFile(n.Ino)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkContent(t, g, model)
-	g.Release()
+	checkAfterReopen(t, r, n.Ino, model)
 	vs, _ := r.l.Versions(n.Ino)
 	old, err := r.l.OpenVersion(n.Ino, vs[0].ID)
 	if err != nil {
@@ -174,18 +156,8 @@ func checkContent(t *testing.T, f *File, want []byte) {
 // work again, and that it survives a reopen.
 func TestFailedSpillLosesNothing(t *testing.T) {
 	r := newReopenable(t)
-	n := createFile(t, r.l, RootIno, "f")
 	rng := rand.New(rand.NewSource(5))
-	model := make([]byte, 12<<20)
-	rng.Read(model)
-	f, err := r.l.OpenFile(n.Ino)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.WriteAt(model, 0)
-	if err := f.Commit(); err != nil {
-		t.Fatal(err)
-	}
+	n, f, model := committedRandomFile(t, r.l, "f", 12<<20, rng)
 	var shards []string
 	filepath.WalkDir(filepath.Join(r.dir, "parts"), func(p string, d fs.DirEntry, err error) error {
 		if err == nil && d.IsDir() {
@@ -229,12 +201,39 @@ func TestFailedSpillLosesNothing(t *testing.T) {
 		}
 	}
 	f.Release()
+	checkAfterReopen(t, r, n.Ino, model)
+}
+
+// committedRandomFile creates name holding size random bytes, committed,
+// and returns it open with its content.
+func committedRandomFile(t *testing.T, l *Layer, name string, size int, rng *rand.Rand) (*Inode, *File, []byte) {
+	t.Helper()
+	n := createFile(t, l, RootIno, name)
+	model := make([]byte, size)
+	rng.Read(model)
+	f, err := l.OpenFile(n.Ino)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt(model, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	return n, f, model
+}
+
+// checkAfterReopen closes and reopens the store, as an unmount and mount
+// would, and checks the file's content.
+func checkAfterReopen(t *testing.T, r *reopenable, ino Ino, want []byte) {
+	t.Helper()
 	r.close(t)
 	r.open(t)
-	g, err := r.l.OpenFile(n.Ino)
+	g, err := r.l.OpenFile(ino)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer g.Release()
-	checkContent(t, g, model)
+	checkContent(t, g, want)
 }
