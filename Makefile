@@ -4,7 +4,7 @@ BIN     := bin/ssefs
 DEMO    ?= $(CURDIR)/demo
 PKGS    := ./...
 
-.PHONY: all deps build run stop-demo test race lint bench bench-go bench-deps soak clean
+.PHONY: all deps build run stop-demo test race lint bench bench-rss bench-go bench-deps soak clean
 
 all: build
 
@@ -45,6 +45,12 @@ bench-deps:
 BENCH_FLAGS ?=
 bench: build
 	$(BIN) bench --out bench-results --dir bench-scratch $(BENCH_FLAGS)
+
+# Daemon peak RSS while one 8 GiB file is written (--big-size to change): does memory
+# stay flat as files grow? Needs about 9 GiB free in bench-scratch; each system's file
+# is deleted once measured, and the scratch directory at the end.
+bench-rss: build
+	$(BIN) bench --systems ssefs,gocryptfs,loopback --workloads bigfile --runs 1 --out bench-results/rss --dir bench-scratch $(BENCH_FLAGS)
 
 # Go micro-benchmarks of the hot paths.
 bench-go:

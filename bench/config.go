@@ -18,6 +18,7 @@ type Config struct {
 	Scratch    string        // directory for stores, mounts and the tarball; on the disk under test
 	SeqSize    int64         // sequential file size (1 GiB)
 	RandSize   int64         // random-I/O file size (256 MiB, at most SeqSize)
+	BigSize    int64         // the bigfile workload's file size (8 GiB)
 	Files      int           // files in the create/stat/unlink workload
 	FioRuntime time.Duration // per fio job
 	SSEFS      string        // the ssefs binary to mount with
@@ -30,8 +31,21 @@ type Config struct {
 // ssefs, the encrypted peers, then the two unencrypted references.
 var AllSystems = []string{"ssefs", "gocryptfs", "securefs", "cryfs", "encfs", "rclone-crypt", "loopback", "plain"}
 
-// AllWorkloads lists every workload in the order they run.
+// AllWorkloads lists the workloads of the standard comparison, in the
+// order they run.
 var AllWorkloads = []string{"seqwrite", "seqread", "randread", "randwrite", "create", "tarball"}
+
+// OptInWorkloads run only when named: bigfile writes 8 GiB on every
+// system, most of an hour on a small machine, to answer one question
+// (does the daemon's memory grow with the file?) that a comparison run
+// need not repeat.
+var OptInWorkloads = []string{"bigfile"}
+
+// KnownWorkloads is every name --workloads accepts: AllWorkloads, then
+// OptInWorkloads.
+func KnownWorkloads() []string {
+	return append(slices.Clone(AllWorkloads), OptInWorkloads...)
+}
 
 // ErrConfig reports an unusable Config.
 var ErrConfig = errors.New("bench: bad configuration")
@@ -45,6 +59,7 @@ func DefaultConfig() Config {
 		Scratch:    "bench-scratch",
 		SeqSize:    1 << 30,
 		RandSize:   256 << 20,
+		BigSize:    8 << 30,
 		Files:      10000,
 		FioRuntime: 10 * time.Second,
 	}
@@ -105,6 +120,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("%w: runs must be at least 1", ErrConfig)
 	case c.SeqSize < 1<<20:
 		return fmt.Errorf("%w: size must be at least 1 MiB", ErrConfig)
+	case c.BigSize < bigMinSize:
+		return fmt.Errorf("%w: big size must be at least %s", ErrConfig, sizeString(bigMinSize))
 	case c.Files < 1:
 		return fmt.Errorf("%w: files must be at least 1", ErrConfig)
 	case c.FioRuntime < time.Second:

@@ -116,7 +116,11 @@ func (r *Results) Markdown() string {
 		}
 		fmt.Fprintf(&b, "Versions: %s.\n\n", strings.Join(vs, ", "))
 	}
-	fmt.Fprintf(&b, "Sequential file %s, random-I/O file %s, %d small files.\n", sizeString(r.SeqSize), sizeString(r.RandSize), r.Files)
+	fmt.Fprintf(&b, "Sequential file %s, random-I/O file %s, %d small files", sizeString(r.SeqSize), sizeString(r.RandSize), r.Files)
+	if r.BigSize > 0 {
+		fmt.Fprintf(&b, ", big file %s", sizeString(r.BigSize))
+	}
+	b.WriteString(".\n")
 	b.WriteString("Each cell is the median over the runs, ± half the min–max range as a percentage of the median. ")
 	b.WriteString("↑ higher is better, ↓ lower is better. The ratio columns divide ssefs's median by the best encrypted peer's (named) and by loopback's.\n")
 	hasSSEFS := false

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -140,5 +141,50 @@ func TestWriteAndRead(t *testing.T) {
 	}
 	if back.Markdown() != r.Markdown() {
 		t.Error("markdown differs after a JSON round trip")
+	}
+}
+
+// TestBigfileReport checks that bigfile's checkpoint rows come before the
+// whole-workload daemon rows and that its MB/s and MiB figures get charts
+// of their own rather than one scale.
+func TestBigfileReport(t *testing.T) {
+	r := &Results{
+		Started: time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC), Runs: 1,
+		Systems: []string{"ssefs", "gocryptfs", "plain"}, Workloads: []string{"bigfile"},
+		SeqSize: 1 << 30, RandSize: 256 << 20, Files: 10000, BigSize: 8 << 30,
+	}
+	add := func(sys, fig, unit string, hb bool, v float64) {
+		r.Measurements = append(r.Measurements, Measurement{1, sys, "bigfile", fig, unit, hb, v})
+	}
+	for _, sys := range []string{"ssefs", "gocryptfs"} {
+		add(sys, "write", "MB/s", true, 300)
+		for _, m := range bigCheckpoints(r.BigSize) {
+			add(sys, bigRSSFigure(m), "MiB", false, 90)
+		}
+		add(sys, figCPU, "s", false, 40)
+		add(sys, figRSS, "MiB", false, 95)
+	}
+	add("plain", "write", "MB/s", true, 900)
+	md := r.Markdown()
+	for _, want := range []string{
+		"big file 8 GiB.",
+		"## bigfile: one big file",
+		"| write (MB/s) ↑ | 300 | 300 | 900 |",
+		"| daemon peak RSS, 1 GiB written (MiB) ↓ | 90.0 | 90.0 | — |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Index(md, "8 GiB written") > strings.Index(md, "| daemon CPU") {
+		t.Error("checkpoint rows after the daemon rows")
+	}
+	var subs []string
+	for _, p := range newView(r).panels() {
+		subs = append(subs, p.Sub)
+	}
+	want := []string{"MB/s, higher is better", "MiB, lower is better", "seconds, lower is better", "MiB, lower is better"}
+	if !slices.Equal(subs, want) {
+		t.Errorf("panels %q, want %q", subs, want)
 	}
 }

@@ -51,6 +51,7 @@ type Results struct {
 	Runs         int           `json:"runs"`
 	SeqSize      int64         `json:"seq_size"`
 	RandSize     int64         `json:"rand_size"`
+	BigSize      int64         `json:"big_size,omitempty"` // set when bigfile ran
 	Files        int           `json:"files"`
 	Notes        []string      `json:"notes,omitempty"`
 	Measurements []Measurement `json:"measurements"`

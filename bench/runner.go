@@ -45,6 +45,9 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		Started: time.Now().UTC(), Machine: describeMachine(scratch), Runs: cfg.Runs,
 		SeqSize: cfg.SeqSize, RandSize: cfg.RandSize, Files: cfg.Files,
 	}
+	if slices.Contains(cfg.Workloads, "bigfile") {
+		res.BigSize = cfg.BigSize
+	}
 	note := func(s string) {
 		if !slices.Contains(res.Notes, s) {
 			res.Notes = append(res.Notes, s)
@@ -162,9 +165,35 @@ const (
 	figRSS = "daemon peak RSS"
 )
 
-// runOne mounts s, prepares and runs w, and adds the daemon's CPU seconds
-// and peak RSS over the timed part to the workload's figures.
+// runOne measures w on s, then lets w clean up after itself on a mount
+// of its own; a failed cleanup is a note, as the figures stand.
 func runOne(c *Config, s *system, d sysDirs, w *workload, env *wenv) ([]figure, error) {
+	figs, err := measure(c, s, d, w, env)
+	if w.cleanup != nil && env.ctx.Err() == nil {
+		if cerr := cleanUp(c, s, d, w, env); cerr != nil {
+			env.note(fmt.Sprintf("%s %s: cleaning up afterwards failed: %v", s.Name, w.Name, cerr))
+		}
+	}
+	return figs, err
+}
+
+// cleanUp runs w.cleanup on a fresh mount of s.
+func cleanUp(c *Config, s *system, d sysDirs, w *workload, env *wenv) error {
+	m, err := startMount(c, s, d)
+	if err != nil {
+		return err
+	}
+	if err := w.cleanup(env); err != nil {
+		m.stop()
+		return err
+	}
+	_, err = m.stop()
+	return err
+}
+
+// measure mounts s, prepares and runs w, and adds the daemon's CPU seconds
+// and peak RSS over the timed part to the workload's figures.
+func measure(c *Config, s *system, d sysDirs, w *workload, env *wenv) ([]figure, error) {
 	m, err := startMount(c, s, d)
 	if err != nil {
 		return nil, err
@@ -194,6 +223,7 @@ func runOne(c *Config, s *system, d sysDirs, w *workload, env *wenv) ([]figure, 
 	}
 	var before procSample
 	pid := m.pid()
+	env.pid = pid
 	if pid != 0 {
 		if before, err = sampleProc(pid); err != nil {
 			return nil, err

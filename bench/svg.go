@@ -52,8 +52,9 @@ func (p panel) height() int {
 	return h
 }
 
-// panels arranges the summaries: one panel per workload in its native
-// unit, then daemon CPU and daemon peak RSS across workloads.
+// panels arranges the summaries: one panel per workload and unit (bars
+// share a scale only when they share a unit: bigfile has MB/s and MiB),
+// then daemon CPU and daemon peak RSS across workloads.
 func (v *view) panels() []panel {
 	var out []panel
 	daemon := map[string]*panel{
@@ -61,7 +62,8 @@ func (v *view) panels() []panel {
 		figRSS: {Title: "daemon peak RSS per workload", Sub: "MiB, lower is better"},
 	}
 	for _, wl := range v.r.Workloads {
-		p := panel{Title: wl + ": " + workloadTitle(wl)}
+		var units []string
+		byUnit := map[string]*panel{}
 		for _, k := range v.rows[wl] {
 			g := barGroup{Label: k.Figure}
 			for _, sys := range v.r.Systems {
@@ -77,6 +79,12 @@ func (v *view) panels() []panel {
 				dp.Groups = append(dp.Groups, g)
 				continue
 			}
+			p := byUnit[k.Unit]
+			if p == nil {
+				p = &panel{Title: wl + ": " + workloadTitle(wl)}
+				byUnit[k.Unit] = p
+				units = append(units, k.Unit)
+			}
 			p.Groups = append(p.Groups, g)
 			better := "lower is better"
 			if k.HigherBetter {
@@ -84,8 +92,8 @@ func (v *view) panels() []panel {
 			}
 			p.Sub = k.Unit + ", " + better
 		}
-		if len(p.Groups) > 0 {
-			out = append(out, p)
+		for _, u := range units {
+			out = append(out, *byUnit[u])
 		}
 	}
 	for _, f := range []string{figCPU, figRSS} {

@@ -33,6 +33,7 @@ type wenv struct {
 	note    func(string) // record a caveat in the results
 	system  string
 	plain   bool // no FUSE daemon: the bare directory
+	pid     int  // the daemon serving mnt while run runs; 0 for plain
 }
 
 // workload is one measured task. prepare makes its untimed preconditions
@@ -48,11 +49,17 @@ type workload struct {
 	warm    bool
 	prepare func(w *wenv) (bool, error)
 	run     func(w *wenv) ([]figure, error)
+	// cleanup, if set, removes what run left behind, on a mount of its
+	// own after the measured one (so neither the daemon's CPU nor its
+	// peak RSS counts it), even when run failed: a file too large to
+	// leave on the disk while the next system writes its own.
+	cleanup func(w *wenv) error
 }
 
 const (
 	seqFile  = "bench-seq.dat"
 	randFile = "bench-rand.dat"
+	bigFile  = "bench-big.dat"
 	filesDir = "bench-files"
 	treeDir  = "bench-tree"
 	blockLen = 1 << 20
@@ -66,7 +73,7 @@ var workloads = map[string]*workload{
 			return removeIfExists(filepath.Join(w.mnt, seqFile))
 		},
 		run: func(w *wenv) ([]figure, error) {
-			el, err := writeFile(w.ctx, filepath.Join(w.mnt, seqFile), w.cfg.SeqSize)
+			el, err := writeFile(w.ctx, filepath.Join(w.mnt, seqFile), w.cfg.SeqSize, nil)
 			if err != nil {
 				return nil, err
 			}
@@ -85,6 +92,18 @@ var workloads = map[string]*workload{
 				return nil, err
 			}
 			return []figure{{"read", "MB/s", true, mbps(w.cfg.SeqSize, el)}}, nil
+		},
+	},
+	"bigfile": {
+		Name:  "bigfile",
+		Title: "one big file, 1 MiB blocks + fsync",
+		prepare: func(w *wenv) (bool, error) {
+			return removeIfExists(filepath.Join(w.mnt, bigFile))
+		},
+		run: runBigFile,
+		cleanup: func(w *wenv) error {
+			_, err := removeIfExists(filepath.Join(w.mnt, bigFile))
+			return err
 		},
 	},
 	"randread":  randomIO("randread", "random 4 KiB reads (fio, O_DIRECT)"),
@@ -155,6 +174,60 @@ func randomIO(rw, title string) *workload {
 			return figs, nil
 		},
 	}
+}
+
+// bigMinSize is the smallest bigfile size whose eighth, the first
+// checkpoint, is a whole block: smaller, two checkpoints would fall in
+// the same block and get the same name.
+const bigMinSize = 8 * blockLen
+
+// bigCheckpoints returns the byte counts at which runBigFile samples the
+// daemon's peak RSS: 1/8, 1/4, 1/2 and all of size, the first three
+// rounded up to a whole block since the file grows a block at a time.
+func bigCheckpoints(size int64) []int64 {
+	var out []int64
+	for _, div := range []int64{8, 4, 2} {
+		m := (size/div + blockLen - 1) / blockLen * blockLen
+		out = append(out, min(m, size))
+	}
+	return append(out, size)
+}
+
+// bigRSSFigure names the peak-RSS figure taken once written bytes are in
+// the file; the daemon row of the whole workload (figRSS) also covers
+// the fsync and close after the last checkpoint.
+func bigRSSFigure(written int64) string {
+	return figRSS + ", " + sizeString(written) + " written"
+}
+
+// runBigFile writes cfg.BigSize like seqwrite and reads the daemon's
+// VmHWM (reset by the harness just before) at each checkpoint: a daemon
+// whose memory stays flat as the file grows shows the same peak at 1/8
+// as at the end.
+func runBigFile(w *wenv) ([]figure, error) {
+	size := w.cfg.BigSize
+	marks := bigCheckpoints(size)
+	var figs []figure
+	var onBlock func(int64) error
+	if w.pid != 0 {
+		onBlock = func(done int64) error {
+			if len(marks) == 0 || done < marks[0] {
+				return nil
+			}
+			s, err := sampleProc(w.pid)
+			if err != nil {
+				return fmt.Errorf("sampling the daemon at %s: %w", sizeString(marks[0]), err)
+			}
+			figs = append(figs, figure{bigRSSFigure(marks[0]), "MiB", false, float64(s.HWMBytes) / (1 << 20)})
+			marks = marks[1:]
+			return nil
+		}
+	}
+	el, err := writeFile(w.ctx, filepath.Join(w.mnt, bigFile), size, onBlock)
+	if err != nil {
+		return nil, err
+	}
+	return append([]figure{{"write", "MB/s", true, mbps(size, el)}}, figs...), nil
 }
 
 func runCreate(w *wenv) ([]figure, error) {
@@ -264,7 +337,9 @@ func makeTarball(ctx context.Context, dir string) (*tarball, error) {
 
 // writeFile writes size bytes of incompressible data in 1 MiB blocks,
 // fsyncs and closes, timing all of it, as `dd bs=1M conv=fsync` does.
-func writeFile(ctx context.Context, path string, size int64) (time.Duration, error) {
+// onBlock, if not nil, is called after each block with the bytes written
+// so far; its error stops the write.
+func writeFile(ctx context.Context, path string, size int64, onBlock func(done int64) error) (time.Duration, error) {
 	buf := randomBlock()
 	start := time.Now()
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
@@ -282,6 +357,12 @@ func writeFile(ctx context.Context, path string, size int64) (time.Duration, err
 			return 0, err
 		}
 		done += int64(n)
+		if onBlock != nil {
+			if err := onBlock(done); err != nil {
+				f.Close()
+				return 0, err
+			}
+		}
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
@@ -327,7 +408,7 @@ func ensureFile(ctx context.Context, path string, size int64) (bool, error) {
 	if fi, err := os.Stat(path); err == nil && fi.Size() == size {
 		return false, nil
 	}
-	_, err := writeFile(ctx, path, size)
+	_, err := writeFile(ctx, path, size, nil)
 	return true, err
 }
 
