@@ -193,12 +193,14 @@ func (f *File) Mtime() int64 {
 	return f.mtime
 }
 
-// partReader is an io.ReaderAt over one sealed part, wherever it lives.
-func (f *File) partReader(r Run) (io.ReaderAt, error) {
+// partReader is an io.ReaderAt over one sealed part, wherever it lives:
+// inline parts come from inline (the file's pending or cached ones) or
+// the database.
+func (f *File) partReader(r Run, inline map[uint64][]byte) (io.ReaderAt, error) {
 	if !r.Inline {
 		return dirPart{f.l.st.Parts, chunkstore.PartID(r.Part)}, nil
 	}
-	if b, ok := f.inline[r.Part]; ok {
+	if b, ok := inline[r.Part]; ok {
 		return bytes.NewReader(b), nil
 	}
 	var b []byte
@@ -225,22 +227,29 @@ func (p dirPart) ReadAt(b []byte, off int64) (int, error) { return p.d.ReadAt(p.
 
 // readStored fills dst with the stored plaintext at file offset off, from
 // the run list only (not dirty buffers). Unmapped bytes read as zeros.
+// Callers hold f.mu.
 func (f *File) readStored(dst []byte, off int64) error {
+	return f.readRuns(f.oek[:], f.runs, f.inline, dst, off)
+}
+
+// readRuns is readStored over a given run list, key and inline parts, so
+// the sealer can read a snapshot of them without f.mu.
+func (f *File) readRuns(key []byte, runs []Run, inline map[uint64][]byte, dst []byte, off int64) error {
 	end := off + int64(len(dst))
 	pos := off
-	for i := firstRunAfter(f.runs, off); pos < end && i < len(f.runs) && f.runs[i].Off < end; i++ {
-		r := f.runs[i]
+	for i := firstRunAfter(runs, off); pos < end && i < len(runs) && runs[i].Off < end; i++ {
+		r := runs[i]
 		if r.Off > pos {
 			clear(dst[pos-off : r.Off-off])
 			pos = r.Off
 		}
 		n := min(end, r.End()) - pos
-		ra, err := f.partReader(r)
+		ra, err := f.partReader(r, inline)
 		if err != nil {
 			return err
 		}
 		partOff := r.PartOff + pos - r.Off
-		got, err := chunkstore.ReadPartAt(f.oek[:], chunkstore.PartID(r.Part), ra, dare.EncryptedSize(r.PartLen), dst[pos-off:pos-off+n], partOff)
+		got, err := chunkstore.ReadPartAt(key, chunkstore.PartID(r.Part), ra, dare.EncryptedSize(r.PartLen), dst[pos-off:pos-off+n], partOff)
 		if err != nil && !(errors.Is(err, io.EOF) && int64(got) == n) {
 			return fmt.Errorf("object %d part %d at %d: %w", f.ino, r.Part, partOff, err)
 		}

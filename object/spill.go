@@ -28,6 +28,12 @@ type spillBatch struct {
 	chunks []uint64
 	bufs   []*dirtyChunk
 	spans  [][2]int64 // per chunk: the bytes [lo, hi) of the buffer to store
+	// merge marks the chunks stored whole although their buffer is
+	// sparse: seal reads the rest from runs and inl, a snapshot taken
+	// right before sealing, when every older batch is installed.
+	merge  []bool
+	runs   []Run
+	inl    map[uint64][]byte
 	inline bool
 	oek    keyring.ObjectKey // the key when taken: seal runs without f.mu
 
@@ -49,22 +55,58 @@ func (f *File) condVar() *sync.Cond {
 const maxChunkRuns = 8
 
 // storeSpan returns the bytes of dirty chunk c to seal: the written range,
-// widened to the whole chunk when that range is most of it or the chunk is
-// already cut into several runs (filling a sparse buffer for it). Either
-// choice stores the same content. Callers hold f.mu.
-func (f *File) storeSpan(c uint64, d *dirtyChunk) [2]int64 {
+// or the whole chunk when that range is most of a filled buffer or the
+// chunk is already cut into maxChunkRuns runs. merge reports a whole chunk
+// whose buffer is sparse: the sealer reads the rest in the background, off
+// the writer's path. Either choice stores the same content. Callers hold
+// f.mu.
+func (f *File) storeSpan(c uint64, d *dirtyChunk) (span [2]int64, merge bool) {
 	start := int64(c) * ChunkSize
 	valid := min(ChunkSize, f.size-start)
 	lo, hi := d.lo, min(d.hi, valid)
-	if lo >= hi {
-		return [2]int64{0, 0}
+	switch {
+	case lo >= hi:
+		return [2]int64{0, 0}, false
+	case runsWithin(f.runs, start, start+valid) >= maxChunkRuns:
+		return [2]int64{0, valid}, !d.filled
+	case d.filled && 4*(hi-lo) >= 3*valid:
+		return [2]int64{0, valid}, false
 	}
-	if 4*(hi-lo) >= 3*valid || runsWithin(f.runs, start, start+valid) >= maxChunkRuns {
-		if f.fill(c, d) == nil {
-			return [2]int64{0, valid}
+	return [2]int64{lo, hi}, false
+}
+
+// snapshot gives a batch what seal needs to merge sparse chunks without
+// f.mu: the current runs (never modified in place) and the inline parts
+// they use. Callers hold f.mu.
+func (f *File) snapshot(b *spillBatch) {
+	if !slices.Contains(b.merge, true) {
+		return
+	}
+	b.runs = f.runs
+	b.inl = make(map[uint64][]byte)
+	for _, r := range f.runs {
+		if r.Inline {
+			if sealed, ok := f.inline[r.Part]; ok {
+				b.inl[r.Part] = sealed
+			}
 		}
 	}
-	return [2]int64{lo, hi}
+}
+
+// stored returns the plaintext of batch chunk i to seal, merging a sparse
+// buffer over the stored chunk into tmp when the chunk is stored whole. If
+// that read fails, only the written range is stored.
+func (f *File) stored(b *spillBatch, i int, tmp []byte) []byte {
+	d, sp := b.bufs[i], b.spans[i]
+	if !b.merge[i] {
+		return d.buf[sp[0]:sp[1]]
+	}
+	if err := f.readRuns(b.oek[:], b.runs, b.inl, tmp[:sp[1]], int64(b.chunks[i])*ChunkSize); err != nil {
+		b.spans[i] = [2]int64{d.lo, min(d.hi, sp[1])}
+		return d.buf[b.spans[i][0]:b.spans[i][1]]
+	}
+	copy(tmp[d.lo:], d.buf[d.lo:min(d.hi, sp[1])])
+	return tmp[:sp[1]]
 }
 
 // takeBatches moves every dirty chunk into batches of up to partChunks
@@ -87,8 +129,10 @@ func (f *File) takeBatches(inline bool) []*spillBatch {
 		b := &spillBatch{chunks: chunks[:n:n], inline: inline, oek: f.oek}
 		for _, c := range b.chunks {
 			d := f.dirty[c]
+			sp, merge := f.storeSpan(c, d)
 			b.bufs = append(b.bufs, d)
-			b.spans = append(b.spans, f.storeSpan(c, d))
+			b.spans = append(b.spans, sp)
+			b.merge = append(b.merge, merge)
 			delete(f.dirty, c)
 			f.inflight[c] = append(f.inflight[c], d)
 		}
@@ -106,8 +150,10 @@ func (f *File) seal(b *spillBatch) {
 	pbuf := plainPool.Get().(*[]byte)
 	defer plainPool.Put(pbuf)
 	plain := (*pbuf)[:0]
-	for i, sp := range b.spans {
-		plain = append(plain, b.bufs[i].buf[sp[0]:sp[1]]...)
+	tmp := getDirtyChunk()
+	defer putChunk(tmp)
+	for i := range b.spans {
+		plain = append(plain, f.stored(b, i, tmp)...)
 	}
 	if len(plain) == 0 {
 		return // nothing written survived a truncate: no part
@@ -230,6 +276,7 @@ func (f *File) sealer() {
 	var failed error
 	for len(f.queue) > 0 {
 		b := f.queue[0]
+		f.snapshot(b)
 		f.mu.Unlock()
 		if failed != nil {
 			// A later batch of a chunk must not land over an earlier
@@ -239,6 +286,7 @@ func (f *File) sealer() {
 			f.seal(b)
 			failed = b.err
 		}
+		b.runs, b.inl = nil, nil
 		f.mu.Lock()
 		f.install(b)
 		f.queue = f.queue[1:]
@@ -263,6 +311,7 @@ func (f *File) drainLocked() {
 // and have drained the pipeline.
 func (f *File) spill(final bool) error {
 	for _, b := range f.takeBatches(final && f.size <= InlineMax) {
+		f.snapshot(b)
 		f.seal(b)
 		f.install(b)
 	}
