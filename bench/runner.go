@@ -124,7 +124,8 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 				if ctx.Err() != nil {
 					return res, ctx.Err()
 				}
-				env := &wenv{ctx: ctx, cfg: &cfg, mnt: r.dirs.Mnt, tarball: tb, drop: drop, note: note, system: r.sys.Name, plain: r.sys.serve == nil}
+				env := &wenv{ctx: ctx, cfg: &cfg, mnt: r.dirs.Mnt, tarball: tb, drop: drop, note: note, system: r.sys.Name, plain: r.sys.serve == nil,
+					removeForGood: func(p string) error { return r.sys.removeForGood(ctx, &cfg, p) }}
 				start := time.Now()
 				figs, err := runOne(&cfg, r.sys, r.dirs, w, env)
 				if err != nil {

@@ -52,6 +52,10 @@ type system struct {
 	// serve returns the foreground daemon serving d.Data on d.Mnt; nil
 	// for plain.
 	serve func(c *Config, d sysDirs) *exec.Cmd
+	// purge, if set, frees what the filesystem keeps of a file deleted
+	// through the mount at path: ssefs keeps its versions behind a
+	// delete marker, so deleting alone gives no disk space back.
+	purge func(ctx context.Context, c *Config, path string) error
 }
 
 // systems maps names to definitions. Each peer runs with its defaults,
@@ -71,6 +75,9 @@ var systems = map[string]*system{
 		},
 		serve: func(c *Config, d sysDirs) *exec.Cmd {
 			return exec.Command(c.SSEFS, "mount", "-f", "--key-file", d.Key, d.Data, d.Mnt)
+		},
+		purge: func(ctx context.Context, c *Config, path string) error {
+			return runQuiet(ctx, nil, c.SSEFS, "versions", "purge", path, "--all-noncurrent", "--yes")
 		},
 	},
 	"gocryptfs": {
@@ -182,6 +189,19 @@ func prepareSystem(ctx context.Context, c *Config, s *system) (sysDirs, error) {
 		}
 	}
 	return d, nil
+}
+
+// removeForGood deletes path from s's mount and purges what s keeps of
+// it, so the disk space comes back before the next system needs it.
+func (s *system) removeForGood(ctx context.Context, c *Config, path string) error {
+	removed, err := removeIfExists(path)
+	if err != nil || !removed || s.purge == nil {
+		return err
+	}
+	if err := s.purge(ctx, c, path); err != nil {
+		return fmt.Errorf("purging the deleted %s: %w", filepath.Base(path), err)
+	}
+	return nil
 }
 
 // runQuiet runs a setup command, returning its output on failure.

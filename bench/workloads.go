@@ -34,6 +34,9 @@ type wenv struct {
 	system  string
 	plain   bool // no FUSE daemon: the bare directory
 	pid     int  // the daemon serving mnt while run runs; 0 for plain
+	// removeForGood deletes a file and, on a filesystem that keeps
+	// deleted files' versions, purges them too.
+	removeForGood func(path string) error
 }
 
 // workload is one measured task. prepare makes its untimed preconditions
@@ -102,8 +105,7 @@ var workloads = map[string]*workload{
 		},
 		run: runBigFile,
 		cleanup: func(w *wenv) error {
-			_, err := removeIfExists(filepath.Join(w.mnt, bigFile))
-			return err
+			return w.removeForGood(filepath.Join(w.mnt, bigFile))
 		},
 	},
 	"randread":  randomIO("randread", "random 4 KiB reads (fio, O_DIRECT)"),
