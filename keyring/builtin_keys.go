@@ -13,12 +13,9 @@ import (
 
 // CreateKey adds a new EK under a fresh random id, never reusing a deleted key's id.
 func (b *Builtin) CreateKey(name string) error {
-	if !ValidKeyName(name) {
-		return fmt.Errorf("%w: %q", ErrInvalidKeyName, name)
-	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	st, err := b.unsealed()
+	st, err := b.unsealedFor(name)
 	if err != nil {
 		return err
 	}
@@ -71,20 +68,13 @@ func (b *Builtin) newVersion(st *state, name string) error {
 // key is gone), then the key file is overwritten and removed. If the erase fails after
 // the tombstone, the key is still deleted and the next open finishes the erase.
 func (b *Builtin) DeleteKey(name string) error {
-	if !ValidKeyName(name) {
-		return fmt.Errorf("%w: %q", ErrInvalidKeyName, name)
-	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	st, err := b.unsealed()
+	st, _, err := b.lookupForAdmin(name)
 	if err != nil {
 		return err
 	}
-	vs, ok := st.vers[name]
-	if !ok {
-		return fmt.Errorf("%w: %q", ErrKeyNotFound, name)
-	}
-	return b.erase(st, name, slices.Clone(vs))
+	return b.erase(st, name, slices.Clone(st.vers[name]))
 }
 
 // erase tombstones the given versions of one key (durably, first) and then overwrites
@@ -198,11 +188,21 @@ func (b *Builtin) unsealVersion(st *state, name string, k *ekey) error {
 	return nil
 }
 
-func (b *Builtin) lookupForAdmin(name string) (*state, *ekey, error) {
+// unsealedFor is unsealed for an operation on the key name: a bad name is
+// refused first, so it is reported as such even while the keyring is
+// sealed. Callers hold b.mu.
+func (b *Builtin) unsealedFor(name string) (*state, error) {
 	if !ValidKeyName(name) {
-		return nil, nil, fmt.Errorf("%w: %q", ErrInvalidKeyName, name)
+		return nil, fmt.Errorf("%w: %q", ErrInvalidKeyName, name)
 	}
-	st, err := b.unsealed()
+	return b.unsealed()
+}
+
+// lookupForAdmin is unsealedFor for a key that must exist, and returns its
+// current version. state.add and remove keep st.keys and st.vers to the
+// same names, so callers that act on every version find them in st.vers.
+func (b *Builtin) lookupForAdmin(name string) (*state, *ekey, error) {
+	st, err := b.unsealedFor(name)
 	if err != nil {
 		return nil, nil, err
 	}
