@@ -10,18 +10,45 @@ import (
 	"github.com/ssefs/ssefs/object"
 )
 
+var (
+	lifecycleOp = layerOp[lifecycleReq, lifecycleResp]{"POST", "/lifecycle", doLifecycle}
+	gcOp        = layerOp[struct{}, object.GCReport]{"POST", "/gc", doGC}
+)
+
 func init() {
 	register("lifecycle", "set, show or clear version expiry rules of a directory", runLifecycle)
 	register("gc", "apply lifecycle rules now and remove unreferenced parts", runGC)
-	registerRoute("POST /lifecycle", func(mc *mountCtx) http.Handler {
-		return control.Handle(func(in lifecycleReq) (*lifecycleResp, error) { return doLifecycle(mc.l, in) })
+	lifecycleOp.register()
+	gcOp.register()
+}
+
+// layerOp is an operation of a command on the object layer, which a mount
+// serves on its control socket and the command runs itself on a store that
+// is not mounted. Defining both by one value keeps the route the mount
+// registers and the one the command calls from drifting apart, and makes
+// the two paths run the same code.
+type layerOp[Req, Resp any] struct {
+	method, path string
+	do           func(*object.Layer, Req) (*Resp, error)
+}
+
+// register adds the operation to the routes of every mount's control
+// socket; call it from init.
+func (op layerOp[Req, Resp]) register() {
+	registerRoute(op.method+" "+op.path, func(mc *mountCtx) http.Handler {
+		return control.Handle(func(in Req) (*Resp, error) { return op.do(mc.l, in) })
 	})
-	registerRoute("POST /gc", func(mc *mountCtx) http.Handler {
-		return control.Handle(func(struct{}) (*object.GCReport, error) {
-			rep, err := mc.l.CollectGarbage(time.Now())
-			return &rep, err
-		})
-	})
+}
+
+// run applies req to the store at loc through its mount when one serves
+// it (the mount must see every change it caches), else to the store
+// opened with ks.
+func (op layerOp[Req, Resp]) run(loc location, ks *keySource, req Req) (*Resp, error) {
+	var resp *Resp
+	err := withStore(loc, ks,
+		func(c *control.Client) error { return c.Call(op.method, op.path, req, &resp) },
+		func(l *object.Layer) (err error) { resp, err = op.do(l, req); return })
+	return resp, err
 }
 
 type lifecycleReq struct {
@@ -83,10 +110,7 @@ func runLifecycle(env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	var resp *lifecycleResp
-	err = withStore(loc, &ks,
-		func(c *control.Client) error { return c.Call("POST", "/lifecycle", req, &resp) },
-		func(l *object.Layer) (err error) { resp, err = doLifecycle(l, req); return })
+	resp, err := lifecycleOp.run(loc, &ks, req)
 	if err != nil {
 		return err
 	}
@@ -121,19 +145,17 @@ func pathArg(storeFlag, arg string, rel *string) (location, error) {
 	return loc, nil
 }
 
+func doGC(l *object.Layer, _ struct{}) (*object.GCReport, error) {
+	rep, err := l.CollectGarbage(time.Now())
+	return &rep, err
+}
+
 func runGC(env *cliEnv, args []string) error {
 	loc, ks, err := parseStoreWide(env, "gc", args, nil)
 	if err != nil {
 		return err
 	}
-	var rep *object.GCReport
-	err = withStore(loc, ks,
-		func(c *control.Client) error { return c.Call("POST", "/gc", struct{}{}, &rep) },
-		func(l *object.Layer) error {
-			r, err := l.CollectGarbage(time.Now())
-			rep = &r
-			return err
-		})
+	rep, err := gcOp.run(loc, ks, struct{}{})
 	if err != nil {
 		return err
 	}

@@ -2,11 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
-	"net/http"
 	"time"
 
-	"github.com/ssefs/ssefs/control"
 	"github.com/ssefs/ssefs/object"
 )
 
@@ -16,10 +15,10 @@ func init() {
 	register("retention", "set or show the object-lock retention of a file version", runRetention)
 	register("legal-hold", "turn the legal hold of a file version on or off", runLegalHold)
 	register("object-lock", "explain how object lock is enabled", runObjectLock)
-	registerRoute("POST /lock", func(mc *mountCtx) http.Handler {
-		return control.Handle(func(in lockReq) (*lockResp, error) { return doLock(mc.l, in) })
-	})
+	lockOp.register()
 }
+
+var lockOp = layerOp[lockReq, lockResp]{"POST", "/lock", doLock}
 
 type lockReq struct {
 	Op      string    `json:"op"` // show, set, hold
@@ -77,22 +76,13 @@ func runRetention(env *cliEnv, args []string) error {
 	mode := fs.String("mode", "", "set: GOVERNANCE or COMPLIANCE; \"none\" removes the retention")
 	until := fs.String("until", "", "set: retain until this RFC 3339 time")
 	days := fs.Int("days", 0, "set: retain for this many days from now")
-	version := fs.String("version", "", "a version id or versions-view name (default: the current version)")
 	bypass := fs.Bool("bypass-governance", false, "set: allow shortening or removing a GOVERNANCE retention (store owner only; audited)")
-	asJSON := fs.Bool("json", false, "print JSON")
-	storeFlag := fs.String("store", "", "the store, when it is not mounted (PATH is then a path inside it, from its root)")
-	var ks keySource
-	ks.register(fs)
-	pos, err := parse(fs, args[1:], 1, 1)
+	lc := newLockCmd(fs)
+	req, err := lc.parse(args[1:], op)
 	if err != nil {
 		return err
 	}
-	req := lockReq{Op: op, Bypass: *bypass}
-	if *version != "" {
-		if req.Version, err = object.ParseVersion(*version); err != nil {
-			return err
-		}
-	}
+	req.Bypass = *bypass
 	if op == "default" {
 		if *mode != "none" && *mode != "NONE" {
 			req.Mode, req.Days = *mode, *days
@@ -123,15 +113,7 @@ func runRetention(env *cliEnv, args []string) error {
 			}
 		}
 	}
-	loc, err := pathArg(*storeFlag, pos[0], &req.Path)
-	if err != nil {
-		return err
-	}
-	resp, err := callLock(loc, &ks, req)
-	if err != nil {
-		return err
-	}
-	return printLock(env, resp, *asJSON)
+	return lc.apply(env, req)
 }
 
 func runLegalHold(env *cliEnv, args []string) error {
@@ -139,39 +121,67 @@ func runLegalHold(env *cliEnv, args []string) error {
 		fmt.Fprintln(env.stderr, "usage: ssefs legal-hold on|off PATH [--version V]")
 		return errUsage
 	}
-	fs := newFlags(env, "legal-hold "+args[0], "PATH")
-	version := fs.String("version", "", "a version id or versions-view name (default: the current version)")
-	asJSON := fs.Bool("json", false, "print JSON")
-	storeFlag := fs.String("store", "", "the store, when it is not mounted (PATH is then a path inside it, from its root)")
-	var ks keySource
-	ks.register(fs)
-	pos, err := parse(fs, args[1:], 1, 1)
+	lc := newLockCmd(newFlags(env, "legal-hold "+args[0], "PATH"))
+	req, err := lc.parse(args[1:], "hold")
 	if err != nil {
 		return err
 	}
-	req := lockReq{Op: "hold", Hold: args[0] == "on"}
-	if *version != "" {
-		if req.Version, err = object.ParseVersion(*version); err != nil {
-			return err
-		}
-	}
-	loc, err := pathArg(*storeFlag, pos[0], &req.Path)
-	if err != nil {
-		return err
-	}
-	resp, err := callLock(loc, &ks, req)
-	if err != nil {
-		return err
-	}
-	return printLock(env, resp, *asJSON)
+	req.Hold = args[0] == "on"
+	return lc.apply(env, req)
 }
 
-func callLock(loc location, ks *keySource, req lockReq) (*lockResp, error) {
-	var resp *lockResp
-	err := withStore(loc, ks,
-		func(c *control.Client) error { return c.Call("POST", "/lock", req, &resp) },
-		func(l *object.Layer) (err error) { resp, err = doLock(l, req); return })
-	return resp, err
+// lockCmd holds what the object-lock commands share, so that retention
+// and legal-hold name a file version, find its store and print the
+// result the same way: one PATH, --version, --store, --json and the key
+// source.
+type lockCmd struct {
+	fs        *flag.FlagSet
+	version   *string
+	asJSON    *bool
+	storeFlag *string
+	ks        keySource
+	path      string // the PATH argument, once parsed
+}
+
+// newLockCmd registers the shared flags on fs, next to the command's own.
+func newLockCmd(fs *flag.FlagSet) *lockCmd {
+	c := &lockCmd{fs: fs}
+	c.version = fs.String("version", "", "a version id or versions-view name (default: the current version)")
+	c.asJSON = fs.Bool("json", false, "print JSON")
+	c.storeFlag = fs.String("store", "", "the store, when it is not mounted (PATH is then a path inside it, from its root)")
+	c.ks.register(fs)
+	return c
+}
+
+// parse parses args and returns the request for op with the version
+// filled in; the command adds its own fields.
+func (c *lockCmd) parse(args []string, op string) (lockReq, error) {
+	req := lockReq{Op: op}
+	pos, err := parse(c.fs, args, 1, 1)
+	if err != nil {
+		return req, err
+	}
+	c.path = pos[0]
+	if *c.version != "" {
+		if req.Version, err = object.ParseVersion(*c.version); err != nil {
+			return req, err
+		}
+	}
+	return req, nil
+}
+
+// apply sends req for the parsed PATH to its mount, or applies it to the
+// store, and prints the resulting lock state.
+func (c *lockCmd) apply(env *cliEnv, req lockReq) error {
+	loc, err := pathArg(*c.storeFlag, c.path, &req.Path)
+	if err != nil {
+		return err
+	}
+	resp, err := lockOp.run(loc, &c.ks, req)
+	if err != nil {
+		return err
+	}
+	return printLock(env, resp, *c.asJSON)
 }
 
 func printLock(env *cliEnv, resp *lockResp, asJSON bool) error {
