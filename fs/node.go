@@ -44,6 +44,7 @@ var (
 	_ = (gofs.NodeListxattrer)((*Node)(nil))
 	_ = (gofs.NodeRemovexattrer)((*Node)(nil))
 	_ = (gofs.NodeOnForgetter)((*Node)(nil))
+	_ = (gofs.NodeFsyncer)((*Node)(nil))
 )
 
 // NewRoot returns the root node of a mount of l.
@@ -291,6 +292,16 @@ func (n *Node) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 		out[i] = fuse.DirEntry{Name: e.Name, Ino: uint64(e.Ino), Mode: e.Mode}
 	}
 	return gofs.NewListDirStream(out), 0
+}
+
+// Fsync serves fsync(2) of files (through their handle) and of
+// directories: every metadata change made so far, names included, is
+// committed and durable when it returns.
+func (n *Node) Fsync(ctx context.Context, f gofs.FileHandle, flags uint32) syscall.Errno {
+	if h, ok := f.(*Handle); ok {
+		return h.Fsync(ctx, flags)
+	}
+	return toErrno(ctx, "fsync", n.l.SyncMeta())
 }
 
 // Statfs reports the space of the filesystem holding the store.

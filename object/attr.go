@@ -16,12 +16,17 @@ func (l *Layer) Attr(ino Ino) (*Inode, error) {
 	if err != nil {
 		return nil, err
 	}
-	if f := l.openState(ino); f != nil {
+	l.overlayOpen(n)
+	return n, nil
+}
+
+// overlayOpen shows the uncommitted size and mtime of an open file in n.
+func (l *Layer) overlayOpen(n *Inode) {
+	if f := l.openState(n.Ino); f != nil {
 		f.mu.RLock()
 		n.Size, n.Mtime = f.size, f.mtime
 		f.mu.RUnlock()
 	}
-	return n, nil
 }
 
 // SetAttrArgs lists the attributes to change; nil fields stay as they are.
@@ -58,7 +63,7 @@ func (l *Layer) SetAttr(ino Ino, a SetAttrArgs) (*Inode, error) {
 		}
 	}
 	var out *Inode
-	err := l.mutate(func(txn *badger.Txn) error {
+	err := l.mutateBatched(func(txn *badger.Txn) error {
 		n, err := l.getInode(txn, ino)
 		if err != nil {
 			return err
@@ -78,11 +83,6 @@ func (l *Layer) SetAttr(ino Ino, a SetAttrArgs) (*Inode, error) {
 		}
 		if a.Mtime != nil {
 			n.Mtime = *a.Mtime
-			if f := l.openState(ino); f != nil {
-				f.mu.Lock()
-				f.mtime = *a.Mtime
-				f.mu.Unlock()
-			}
 		}
 		n.Ctime = now
 		out = n
@@ -90,6 +90,15 @@ func (l *Layer) SetAttr(ino Ino, a SetAttrArgs) (*Inode, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if a.Mtime != nil {
+		// After the mutation: code inside one never takes filesMu or f.mu
+		// (File.Commit holds f.mu while it waits for nsMu).
+		if f := l.openState(ino); f != nil {
+			f.mu.Lock()
+			f.mtime = *a.Mtime
+			f.mu.Unlock()
+		}
 	}
 	return l.Attr(out.Ino)
 }
@@ -103,7 +112,7 @@ const (
 // GetXattr returns one extended attribute.
 func (l *Layer) GetXattr(ino Ino, name string) ([]byte, error) {
 	var out []byte
-	err := l.db.View(func(txn *badger.Txn) error {
+	err := l.db.read(func(txn *badger.Txn) error {
 		item, err := txn.Get(xattrKey(ino, name))
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return ErrNoData
@@ -126,7 +135,7 @@ func (l *Layer) SetXattr(ino Ino, name string, value []byte, flags uint32) error
 	if name == "" || len(name) > MaxNameLen {
 		return ErrInvalid
 	}
-	return l.mutate(func(txn *badger.Txn) error {
+	return l.mutateBatched(func(txn *badger.Txn) error {
 		n, err := l.getInode(txn, ino)
 		if err != nil {
 			return err
@@ -152,7 +161,7 @@ func (l *Layer) SetXattr(ino Ino, name string, value []byte, flags uint32) error
 
 // RemoveXattr deletes one extended attribute.
 func (l *Layer) RemoveXattr(ino Ino, name string) error {
-	return l.mutate(func(txn *badger.Txn) error {
+	return l.mutateBatched(func(txn *badger.Txn) error {
 		if _, err := txn.Get(xattrKey(ino, name)); errors.Is(err, badger.ErrKeyNotFound) {
 			return ErrNoData
 		} else if err != nil {

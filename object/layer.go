@@ -21,7 +21,7 @@ import (
 // Layer is the object layer of one opened store.
 type Layer struct {
 	st      *store.Store
-	db      *badger.DB
+	db      *metaDB // every read-write transaction goes through its batch (meta_batch.go)
 	kms     keyring.KMS
 	storeID []byte
 	cipher  dare.Cipher
@@ -30,11 +30,13 @@ type Layer struct {
 
 	// nsMu serialises every mutation of inode and directory records, so a
 	// read-modify-write of a record never races another; content I/O and
-	// encryption happen outside it.
+	// encryption happen outside it. It is taken before the batch lock.
 	nsMu sync.Mutex
 
 	cacheMu sync.RWMutex
-	inodes  map[Ino]*Inode // write-through cache of inode records
+	inodes  map[Ino]*Inode // write-through cache of inode records, pending writes included
+
+	names nameCache // directory entries, guarded by db.mu (meta_cache.go)
 
 	filesMu sync.Mutex
 	files   map[Ino]*File // content state of open regular files
@@ -57,10 +59,11 @@ type Layer struct {
 // directory on first use.
 func Open(st *store.Store) (*Layer, error) {
 	l := &Layer{
-		st: st, db: st.DB, kms: st.KMS,
+		st: st, db: newMetaDB(st.DB), kms: st.KMS,
 		storeID: st.Config.IDBytes(), cipher: st.Config.CipherSuite(),
 		inodes: map[Ino]*Inode{}, files: map[Ino]*File{}, oeks: map[Ino]keyring.ObjectKey{},
 	}
+	l.db.onDiscard = l.dropCaches
 	var err error
 	if l.inoSeq, err = l.db.GetSequence(seqIno, 256); err != nil {
 		return nil, fmt.Errorf("object: ino sequence: %w", err)
@@ -100,22 +103,30 @@ func (l *Layer) Close() error {
 	l.forgetMu.Lock()
 	l.forgetClosed = true
 	l.forgetMu.Unlock()
-	errs = append(errs, l.inoSeq.Release(), l.partSeq.Release(), l.db.Sync())
+	errs = append(errs, l.inoSeq.Release(), l.partSeq.Release(), l.db.Sync(), l.db.close())
 	return errors.Join(errs...)
 }
+
+// SyncMeta commits every pending metadata change and makes the metadata
+// durable (fsync of a directory, and of a file after its own commit).
+func (l *Layer) SyncMeta() error { return l.db.Sync() }
+
+// FlushMeta commits every pending metadata change without waiting for the
+// disk.
+func (l *Layer) FlushMeta() error { return l.db.Flush() }
+
+// MetaErr reports a metadata batch that failed to commit, if any: from then
+// on every metadata write fails.
+func (l *Layer) MetaErr() error { return l.db.Err() }
 
 // Store returns the store the layer runs on.
 func (l *Layer) Store() *store.Store { return l.st }
 
-// update runs fn in a read-write transaction, retrying on conflicts.
+// update runs fn as a mutation committed before it returns. It does not
+// take nsMu (compaction calls it holding nsMu); every write, batched or not,
+// is serialised by the batch, so there are no conflicts to retry.
 func (l *Layer) update(fn func(txn *badger.Txn) error) error {
-	for attempt := 0; ; attempt++ {
-		err := l.db.Update(fn)
-		if errors.Is(err, badger.ErrConflict) && attempt < 10 {
-			continue
-		}
-		return err
-	}
+	return l.db.Update(fn)
 }
 
 func (l *Layer) nextIno() (Ino, error) {
@@ -136,30 +147,42 @@ func (l *Layer) nextPart() (uint64, error) {
 
 // Inode returns a copy of the inode record.
 func (l *Layer) Inode(ino Ino) (*Inode, error) {
-	l.cacheMu.RLock()
-	n, ok := l.inodes[ino]
-	l.cacheMu.RUnlock()
-	if ok {
-		c := *n
-		return &c, nil
+	if n := l.cachedInode(ino); n != nil {
+		return n, nil
 	}
-	var out Inode
-	err := l.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(inodeKey(ino))
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			return ErrNotFound
+	var out *Inode
+	err := l.db.read(func(txn *badger.Txn) (err error) {
+		out, err = l.getInode(txn, ino)
+		if err == nil {
+			l.cacheInode(out) // under the batch lock: no mutation overtakes this fill
 		}
-		if err != nil {
-			return err
-		}
-		return item.Value(out.UnmarshalBinary)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	l.cacheInode(&out)
-	c := out
-	return &c, nil
+	return out, nil
+}
+
+// dropCaches forgets cached records, after pending writes were dropped
+// (called with db.mu held).
+func (l *Layer) dropCaches() {
+	l.cacheMu.Lock()
+	clear(l.inodes)
+	l.cacheMu.Unlock()
+	l.names.clear()
+}
+
+// cachedInode returns a copy of the cached record of ino, or nil.
+func (l *Layer) cachedInode(ino Ino) *Inode {
+	l.cacheMu.RLock()
+	n, ok := l.inodes[ino]
+	l.cacheMu.RUnlock()
+	if !ok {
+		return nil
+	}
+	c := *n
+	return &c
 }
 
 func (l *Layer) cacheInode(n *Inode) {
@@ -178,9 +201,15 @@ func (l *Layer) uncacheInode(ino Ino) {
 	l.cacheMu.Unlock()
 }
 
-// getInode reads an inode inside a transaction (bypassing the cache, which
-// may lag a concurrent transaction that has not committed).
+// getInode reads an inode inside a transaction. In the batch transaction
+// the cache answers: every inode write goes through putInode/deleteInode,
+// which keep it equal to what the batch holds, and dropped writes clear it.
 func (l *Layer) getInode(txn *badger.Txn, ino Ino) (*Inode, error) {
+	if l.db.inBatch(txn) {
+		if n := l.cachedInode(ino); n != nil {
+			return n, nil
+		}
+	}
 	item, err := txn.Get(inodeKey(ino))
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return nil, ErrNotFound
@@ -195,8 +224,8 @@ func (l *Layer) getInode(txn *badger.Txn, ino Ino) (*Inode, error) {
 	return &n, nil
 }
 
-// putInode writes an inode record and refreshes the cache once the caller's
-// transaction commits (callers hold nsMu, so no other writer interleaves).
+// putInode writes an inode record into the batch and the cache, which thus
+// shows pending writes; a batch dropped without commit clears the cache.
 func (l *Layer) putInode(txn *badger.Txn, n *Inode) error {
 	b, _ := n.MarshalBinary()
 	if err := txn.Set(inodeKey(n.Ino), b); err != nil {

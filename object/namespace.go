@@ -9,19 +9,34 @@ import (
 	"github.com/dgraph-io/badger/v4"
 )
 
-// mutate runs fn as one transaction under the namespace lock. On failure the
-// inode cache is dropped, because fn may have cached records that never committed.
+// mutate runs fn as one atomic mutation under the namespace lock, committed
+// (with every pending one before it) when mutate returns: what callers need
+// whose next step depends on the commit, such as freeing parts the mutation
+// unreferenced. If fn fails, nothing it wrote remains, and the caches, which
+// fn may have filled with records that never committed, are dropped.
 func (l *Layer) mutate(fn func(txn *badger.Txn) error) error {
+	return l.mutateMode(fn, syncBatch)
+}
+
+// mutateBatched runs fn as one atomic mutation under the namespace lock and
+// leaves it in the pending batch, committed within flushDelay or by the
+// next sync point (meta_batch.go). fn must do every check that can fail
+// before its first write: an error after a write drops the whole batch.
+// Reads (Inode, Lookup, …) see the mutation at once; a crash loses at most
+// the pending batch, never part of a mutation.
+func (l *Layer) mutateBatched(fn func(txn *badger.Txn) error) error {
+	return l.mutateMode(fn, lazyBatch)
+}
+
+func (l *Layer) mutateMode(fn func(txn *badger.Txn) error, mode batchMode) error {
 	l.nsMu.Lock()
 	defer l.nsMu.Unlock()
-	err := l.update(fn)
-	if err != nil {
-		l.cacheMu.Lock()
-		clear(l.inodes)
-		l.cacheMu.Unlock()
-	}
-	return err
+	return l.db.exec(fn, mode) // writes it drops clear the caches (onDiscard)
 }
+
+// errTombRaced: the tombstone under a name changed between Create's look
+// and its mutation; Create looks again.
+var errTombRaced = errors.New("object: tombstone changed concurrently")
 
 func checkName(name string) error {
 	switch {
@@ -58,12 +73,25 @@ func (l *Layer) Lookup(parent Ino, name string) (*Inode, error) {
 	if len(name) > MaxNameLen {
 		return nil, ErrNameTooLong
 	}
-	var d Dirent
-	err := l.db.View(func(txn *badger.Txn) (err error) { d, err = getDirent(txn, parent, name); return })
+	var n *Inode
+	err := l.db.read(func(txn *badger.Txn) error {
+		d, err := l.dirent(txn, parent, name)
+		if err != nil {
+			return err
+		}
+		if n = l.cachedInode(d.Ino); n != nil {
+			return nil
+		}
+		if n, err = l.getInode(txn, d.Ino); err == nil {
+			l.cacheInode(n)
+		}
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	return l.Attr(d.Ino)
+	l.overlayOpen(n)
+	return n, nil
 }
 
 // CreateArgs describes a new object.
@@ -99,51 +127,25 @@ func (l *Layer) Create(parent Ino, name string, a CreateArgs) (*Inode, error) {
 		}
 	}
 	var revived *Inode
-	err = l.mutate(func(txn *badger.Txn) error {
-		revived = nil
-		p, err := l.getInode(txn, parent)
-		if err != nil {
-			return err
-		}
-		if !isDir(p.Mode) {
-			return ErrNotDir
-		}
-		if _, err := getDirent(txn, parent, name); err == nil {
-			return ErrExists
-		} else if !errors.Is(err, ErrNotFound) {
-			return err
-		}
+	for attempt := 0; ; attempt++ {
+		// Whether a tombstoned object under this name is open is asked
+		// before the mutation: code inside one never takes filesMu.
+		var tomb Ino
+		tombOpen := false
 		if isReg(a.Mode) {
-			// A file created where one was deleted continues that object's
-			// history, as a PUT after a delete marker does in S3.
-			if old, err := l.reviveTombstone(txn, parent, name, a, now); err != nil {
-				return err
-			} else if old != nil {
-				p.Mtime, p.Ctime = now, now
-				revived = old
-				return l.putInode(txn, p)
+			if tomb, err = l.tombOf(parent, name); err != nil {
+				return nil, err
 			}
+			tombOpen = tomb != 0 && l.isOpen(tomb)
 		}
-		if isDir(a.Mode) {
-			p.Nlink++
-			if err := l.inheritDirSSE(txn, parent, ino); err != nil {
-				return err
-			}
+		err = l.mutateBatched(func(txn *badger.Txn) error {
+			revived = nil
+			return l.create(txn, parent, name, a, n, tomb, tombOpen, &revived)
+		})
+		if !errors.Is(err, errTombRaced) || attempt >= 5 {
+			break
 		}
-		if isDir(a.Mode) || isReg(a.Mode) {
-			if err := inheritLockDefault(txn, parent, ino); err != nil { // docs/LOCK.md
-				return err
-			}
-		}
-		p.Mtime, p.Ctime = now, now
-		if err := l.putInode(txn, p); err != nil {
-			return err
-		}
-		if err := putDirent(txn, parent, name, Dirent{Ino: ino, Mode: a.Mode & syscall.S_IFMT}); err != nil {
-			return err
-		}
-		return l.putInode(txn, n)
-	})
+	}
 	if err != nil || revived != nil {
 		l.forgetKey(ino)
 	}
@@ -156,13 +158,75 @@ func (l *Layer) Create(parent Ino, name string, a CreateArgs) (*Inode, error) {
 	return n, nil
 }
 
+// create is the mutation of Create; tomb is the tombstoned object under
+// name when Create looked (errTombRaced if that changed), tombOpen whether it
+// was open.
+func (l *Layer) create(txn *badger.Txn, parent Ino, name string, a CreateArgs, n *Inode, tomb Ino, tombOpen bool, revived **Inode) error {
+	ino, now := n.Ino, n.Ctime
+	p, err := l.getInode(txn, parent)
+	if err != nil {
+		return err
+	}
+	if !isDir(p.Mode) {
+		return ErrNotDir
+	}
+	if _, err := l.dirent(txn, parent, name); err == nil {
+		return ErrExists
+	} else if !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	if isReg(a.Mode) {
+		if cur, err := l.tomb(txn, parent, name); err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		} else if cur != tomb {
+			return errTombRaced
+		}
+		// A file created where one was deleted continues that object's
+		// history, as a PUT after a delete marker does in S3.
+		if old, err := l.reviveTombstone(txn, parent, name, a, now, tomb, tombOpen); err != nil {
+			return err
+		} else if old != nil {
+			p.Mtime, p.Ctime = now, now
+			*revived = old
+			return l.putInode(txn, p)
+		}
+	}
+	if isDir(a.Mode) {
+		p.Nlink++
+		if err := l.inheritDirSSE(txn, parent, ino); err != nil {
+			return err
+		}
+		// The new directory's SSE default is known now: cache it, so the
+		// first create inside needs no read (which would flush the batch).
+		if c, err := readDirSSE(txn, ino); err == nil {
+			l.cacheDirSSE(ino, c)
+		}
+	}
+	if isDir(a.Mode) || isReg(a.Mode) {
+		if err := inheritLockDefault(txn, parent, ino); err != nil { // docs/LOCK.md
+			return err
+		}
+	}
+	p.Mtime, p.Ctime = now, now
+	if err := l.putInode(txn, p); err != nil {
+		return err
+	}
+	if err := l.putDirent(txn, parent, name, Dirent{Ino: ino, Mode: a.Mode & syscall.S_IFMT}); err != nil {
+		return err
+	}
+	if isDir(a.Mode) {
+		l.newDirCache(ino)
+	}
+	return l.putInode(txn, n)
+}
+
 // Link adds the name newName in newParent for the existing object ino.
 func (l *Layer) Link(ino, newParent Ino, newName string) (*Inode, error) {
 	if err := checkName(newName); err != nil {
 		return nil, err
 	}
 	var out *Inode
-	err := l.mutate(func(txn *badger.Txn) error {
+	err := l.mutateBatched(func(txn *badger.Txn) error {
 		n, err := l.getInode(txn, ino)
 		if err != nil {
 			return err
@@ -170,10 +234,15 @@ func (l *Layer) Link(ino, newParent Ino, newName string) (*Inode, error) {
 		if isDir(n.Mode) {
 			return ErrIsDir
 		}
-		if _, err := getDirent(txn, newParent, newName); err == nil {
+		if _, err := l.dirent(txn, newParent, newName); err == nil {
 			return ErrExists
 		} else if !errors.Is(err, ErrNotFound) {
 			return err
+		}
+		if p, err := l.getInode(txn, newParent); err != nil {
+			return err
+		} else if !isDir(p.Mode) {
+			return ErrNotDir
 		}
 		now := time.Now().UnixNano()
 		if n.Nlink == 0 {
@@ -186,10 +255,10 @@ func (l *Layer) Link(ino, newParent Ino, newName string) (*Inode, error) {
 		}
 		n.Nlink++
 		n.Ctime = now
-		if err := l.touchDir(txn, newParent, now, 0); err != nil {
+		if err := l.bumpDir(txn, newParent, now, 0); err != nil {
 			return err
 		}
-		if err := putDirent(txn, newParent, newName, Dirent{Ino: ino, Mode: n.Mode & syscall.S_IFMT}); err != nil {
+		if err := l.putDirent(txn, newParent, newName, Dirent{Ino: ino, Mode: n.Mode & syscall.S_IFMT}); err != nil {
 			return err
 		}
 		out = n
@@ -198,8 +267,18 @@ func (l *Layer) Link(ino, newParent Ino, newName string) (*Inode, error) {
 	return out, err
 }
 
-// touchDir updates a directory's times and adjusts its link count.
+// touchDir updates a directory's times and adjusts its link count, for
+// callers that change its entries without the name cache's helpers
+// (versions.go): the cache forgets the directory.
 func (l *Layer) touchDir(txn *badger.Txn, dir Ino, now int64, dlink int) error {
+	if l.db.inBatch(txn) {
+		l.forgetDir(dir)
+	}
+	return l.bumpDir(txn, dir, now, dlink)
+}
+
+// bumpDir updates a directory's times and adjusts its link count.
+func (l *Layer) bumpDir(txn *badger.Txn, dir Ino, now int64, dlink int) error {
 	p, err := l.getInode(txn, dir)
 	if err != nil {
 		return err
@@ -216,19 +295,22 @@ func (l *Layer) touchDir(txn *badger.Txn, dir Ino, now int64, dlink int) error {
 // goes, the object stays with a delete marker as its current version, as in
 // a versioned S3 bucket; its versions remain until purged.
 func (l *Layer) Unlink(parent Ino, name string) error {
-	return l.mutate(func(txn *badger.Txn) error {
-		d, err := getDirent(txn, parent, name)
+	return l.mutateBatched(func(txn *badger.Txn) error {
+		d, err := l.dirent(txn, parent, name)
 		if err != nil {
 			return err
 		}
 		if isDir(d.Mode) {
 			return ErrIsDir
 		}
-		now := time.Now().UnixNano()
-		if err := txn.Delete(direntKey(parent, name)); err != nil {
+		if _, err := l.getInode(txn, d.Ino); err != nil {
 			return err
 		}
-		if err := l.touchDir(txn, parent, now, 0); err != nil {
+		now := time.Now().UnixNano()
+		if err := l.delDirent(txn, parent, name); err != nil {
+			return err
+		}
+		if err := l.bumpDir(txn, parent, now, 0); err != nil {
 			return err
 		}
 		return l.dropLink(txn, d.Ino, now, parent, name)
@@ -286,13 +368,7 @@ func nextVersionID(prev uint64, now int64) uint64 {
 // purgeObject deletes an object's records: xattrs, versions, tombstone and
 // inode. Callers free the parts of its versions (purgeVersions) first.
 func (l *Layer) purgeObject(txn *badger.Txn, n *Inode) error {
-	if err := l.deletePrefix(txn, inoKey(pfxXattr, n.Ino)); err != nil {
-		return err
-	}
-	if err := l.deletePrefix(txn, inoKey(pfxVersion, n.Ino)); err != nil {
-		return err
-	}
-	if err := l.deletePrefix(txn, inoKey(pfxRule, n.Ino)); err != nil {
+	if err := l.deletePrefix(txn, inoKey(pfxXattr, n.Ino), inoKey(pfxVersion, n.Ino), inoKey(pfxRule, n.Ino)); err != nil {
 		return err
 	}
 	if err := l.clearTombstone(txn, n.Ino); err != nil {
@@ -305,24 +381,34 @@ func (l *Layer) purgeObject(txn *badger.Txn, n *Inode) error {
 		if err := l.dropDirSSE(txn, n.Ino); err != nil {
 			return err
 		}
+		if l.db.inBatch(txn) {
+			l.forgetDir(n.Ino)
+		}
 	}
 	l.forgetKey(n.Ino)
 	return l.deleteInode(txn, n.Ino)
 }
 
-// deletePrefix deletes every committed key under prefix in txn. It scans a
-// read-only snapshot: an iterator on the write transaction would re-sort
-// all its pending writes each time, which makes batched purges quadratic.
-// Callers never add keys under prefix earlier in the same transaction.
-func (l *Layer) deletePrefix(txn *badger.Txn, prefix []byte) error {
-	snap := l.db.NewTransaction(false)
-	defer snap.Discard()
-	it := snap.NewIterator(badger.IteratorOptions{Prefix: prefix})
-	var keys [][]byte
-	for it.Rewind(); it.Valid(); it.Next() {
-		keys = append(keys, it.Item().KeyCopy(nil))
+// deletePrefix deletes every key under the prefixes in txn. When the batch
+// held no writes of earlier mutations when this one started it scans a
+// read-only snapshot (one for the whole mutation): an iterator on the write
+// transaction would re-sort all its pending writes each time, which makes
+// batched purges quadratic. Callers never add keys under a prefix earlier
+// in the same mutation. Each prefix gets an iterator of its own, bounded
+// by it: an unbounded one skips every deleted key after the prefix.
+func (l *Layer) deletePrefix(txn *badger.Txn, prefixes ...[]byte) error {
+	src := txn
+	if l.db.inBatch(txn) && l.db.prior == 0 {
+		src = l.db.scanSnapshot()
 	}
-	it.Close()
+	var keys [][]byte
+	for _, prefix := range prefixes {
+		it := src.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		for it.Rewind(); it.Valid(); it.Next() {
+			keys = append(keys, it.Item().KeyCopy(nil))
+		}
+		it.Close()
+	}
 	for _, k := range keys {
 		if err := txn.Delete(k); err != nil {
 			return err
@@ -331,39 +417,73 @@ func (l *Layer) deletePrefix(txn *badger.Txn, prefix []byte) error {
 	return nil
 }
 
-func dirEmpty(txn *badger.Txn, dir Ino) bool {
+// dirEmpty reports whether dir has no entries: from the name cache when it
+// knows every entry, else by iterating (on the batch, an iterator sorts all
+// pending writes; Rmdir avoids that by starting a batch of its own).
+func (l *Layer) dirEmpty(txn *badger.Txn, dir Ino) bool {
+	if l.db.inBatch(txn) {
+		if dn := l.names.dirs[dir]; dn != nil && dn.complete {
+			for _, d := range dn.names {
+				if d.Ino != 0 {
+					return false
+				}
+			}
+			return true
+		}
+	}
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: inoKey(pfxDirent, dir)})
 	defer it.Close()
 	it.Rewind()
 	return !it.Valid()
 }
 
-// Rmdir removes an empty directory.
+// dirKnown reports whether the name cache knows every entry of parent/name,
+// a directory.
+func (l *Layer) dirKnown(parent Ino, name string) bool {
+	known := false
+	l.db.read(func(txn *badger.Txn) error {
+		if d, err := l.dirent(txn, parent, name); err == nil {
+			dn := l.names.dirs[d.Ino]
+			known = dn != nil && dn.complete
+		}
+		return nil
+	})
+	return known
+}
+
+// Rmdir removes an empty directory. When the name cache cannot tell whether
+// the directory is empty, it starts a batch of its own, so the check
+// iterates committed dirents, not every pending write.
 func (l *Layer) Rmdir(parent Ino, name string) error {
-	return l.mutate(func(txn *badger.Txn) error {
-		d, err := getDirent(txn, parent, name)
+	mode := lazyBatch
+	if !l.dirKnown(parent, name) {
+		mode = aloneBatch
+	}
+	return l.mutateMode(func(txn *badger.Txn) error {
+		d, err := l.dirent(txn, parent, name)
 		if err != nil {
 			return err
 		}
 		if !isDir(d.Mode) {
 			return ErrNotDir
 		}
-		if !dirEmpty(txn, d.Ino) {
+		if !l.dirEmpty(txn, d.Ino) {
 			return ErrNotEmpty
-		}
-		now := time.Now().UnixNano()
-		if err := txn.Delete(direntKey(parent, name)); err != nil {
-			return err
-		}
-		if err := l.touchDir(txn, parent, now, -1); err != nil {
-			return err
 		}
 		n, err := l.getInode(txn, d.Ino)
 		if err != nil {
 			return err
 		}
+		now := time.Now().UnixNano()
+		if err := l.delDirent(txn, parent, name); err != nil {
+			return err
+		}
+		if err := l.bumpDir(txn, parent, now, -1); err != nil {
+			return err
+		}
+		l.forgetDir(d.Ino)
 		return l.orphan(txn, n)
-	})
+	}, mode)
 }
 
 // Rename flags, as renameat2(2).
@@ -382,12 +502,12 @@ func (l *Layer) Rename(oldParent Ino, oldName string, newParent Ino, newName str
 	if flags&^(RenameNoReplace|RenameExchange) != 0 || flags == RenameNoReplace|RenameExchange {
 		return ErrInvalid
 	}
-	return l.mutate(func(txn *badger.Txn) error {
-		src, err := getDirent(txn, oldParent, oldName)
+	return l.mutateBatched(func(txn *badger.Txn) error {
+		src, err := l.dirent(txn, oldParent, oldName)
 		if err != nil {
 			return err
 		}
-		dst, dstErr := getDirent(txn, newParent, newName)
+		dst, dstErr := l.dirent(txn, newParent, newName)
 		if dstErr != nil && !errors.Is(dstErr, ErrNotFound) {
 			return dstErr
 		}
@@ -417,7 +537,7 @@ func (l *Layer) Rename(oldParent Ino, oldName string, newParent Ino, newName str
 			case !srcDir && dstDir:
 				return ErrIsDir
 			case dstDir:
-				if !dirEmpty(txn, dst.Ino) {
+				if !l.dirEmpty(txn, dst.Ino) {
 					return ErrNotEmpty
 				}
 				n, err := l.getInode(txn, dst.Ino)
@@ -427,6 +547,7 @@ func (l *Layer) Rename(oldParent Ino, oldName string, newParent Ino, newName str
 				if err := l.orphan(txn, n); err != nil {
 					return err
 				}
+				l.forgetDir(dst.Ino)
 				dlinkNew--
 			default:
 				if err := l.dropLink(txn, dst.Ino, now, newParent, newName); err != nil {
@@ -434,21 +555,21 @@ func (l *Layer) Rename(oldParent Ino, oldName string, newParent Ino, newName str
 				}
 			}
 		}
-		if err := txn.Delete(direntKey(oldParent, oldName)); err != nil {
+		if err := l.delDirent(txn, oldParent, oldName); err != nil {
 			return err
 		}
-		if err := putDirent(txn, newParent, newName, src); err != nil {
+		if err := l.putDirent(txn, newParent, newName, src); err != nil {
 			return err
 		}
 		if oldParent == newParent {
-			if err := l.touchDir(txn, oldParent, now, dlinkOld+dlinkNew); err != nil {
+			if err := l.bumpDir(txn, oldParent, now, dlinkOld+dlinkNew); err != nil {
 				return err
 			}
 		} else {
-			if err := l.touchDir(txn, oldParent, now, dlinkOld); err != nil {
+			if err := l.bumpDir(txn, oldParent, now, dlinkOld); err != nil {
 				return err
 			}
-			if err := l.touchDir(txn, newParent, now, dlinkNew); err != nil {
+			if err := l.bumpDir(txn, newParent, now, dlinkNew); err != nil {
 				return err
 			}
 		}
@@ -457,10 +578,10 @@ func (l *Layer) Rename(oldParent Ino, oldName string, newParent Ino, newName str
 }
 
 func (l *Layer) exchange(txn *badger.Txn, op Ino, on string, src Dirent, np Ino, nn string, dst Dirent, now int64) error {
-	if err := putDirent(txn, op, on, dst); err != nil {
+	if err := l.putDirent(txn, op, on, dst); err != nil {
 		return err
 	}
-	if err := putDirent(txn, np, nn, src); err != nil {
+	if err := l.putDirent(txn, np, nn, src); err != nil {
 		return err
 	}
 	if op != np {
@@ -471,13 +592,13 @@ func (l *Layer) exchange(txn *badger.Txn, op Ino, on string, src Dirent, np Ino,
 		if isDir(dst.Mode) {
 			d++
 		}
-		if err := l.touchDir(txn, op, now, d); err != nil {
+		if err := l.bumpDir(txn, op, now, d); err != nil {
 			return err
 		}
-		if err := l.touchDir(txn, np, now, -d); err != nil {
+		if err := l.bumpDir(txn, np, now, -d); err != nil {
 			return err
 		}
-	} else if err := l.touchDir(txn, op, now, 0); err != nil {
+	} else if err := l.bumpDir(txn, op, now, 0); err != nil {
 		return err
 	}
 	if err := l.touchCtime(txn, src.Ino, now); err != nil {
@@ -502,11 +623,13 @@ type DirEntry struct {
 	Mode uint32 // type bits
 }
 
-// ReadDir lists a directory in name order.
+// ReadDir lists a directory in name order. The listing runs on the state
+// every mutation so far made (a pending batch is committed first), under
+// the batch lock, so the name cache learns the directory's every entry.
 func (l *Layer) ReadDir(dir Ino) ([]DirEntry, error) {
 	var out []DirEntry
 	prefix := inoKey(pfxDirent, dir)
-	err := l.db.View(func(txn *badger.Txn) error {
+	err := l.db.list(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 100})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
@@ -518,6 +641,7 @@ func (l *Layer) ReadDir(dir Ino) ([]DirEntry, error) {
 			}
 			out = append(out, DirEntry{Name: string(item.Key()[len(prefix):]), Ino: d.Ino, Mode: d.Mode})
 		}
+		l.listedDir(dir, out)
 		return nil
 	})
 	return out, err

@@ -60,20 +60,30 @@ func (l *Layer) flushForgotten() error {
 	if len(inos) == 0 {
 		return nil
 	}
-	return l.mutate(func(txn *badger.Txn) error {
+	// Open files keep their orphans; asked here, as code inside a mutation
+	// never takes filesMu.
+	open := map[Ino]bool{}
+	for _, ino := range inos {
+		if l.isOpen(ino) {
+			open[ino] = true
+		}
+	}
+	// A batch of its own: deletePrefix then scans a snapshot, not every
+	// pending write, and a purge of 128 objects never meets a full batch.
+	return l.mutateMode(func(txn *badger.Txn) error {
 		for _, ino := range inos {
+			if open[ino] {
+				continue
+			}
 			if err := l.purgeOrphan(txn, ino); err != nil {
 				return err
 			}
 		}
 		return nil
-	})
+	}, aloneBatch)
 }
 
 func (l *Layer) purgeOrphan(txn *badger.Txn, ino Ino) error {
-	if l.isOpen(ino) {
-		return nil
-	}
 	if _, err := txn.Get(inoKey(pfxOrphan, ino)); errors.Is(err, badger.ErrKeyNotFound) {
 		return nil
 	} else if err != nil {

@@ -18,6 +18,7 @@ func (l *Layer) setTombstone(txn *badger.Txn, parent Ino, name string, ino Ino) 
 	} else if err != nil && !errors.Is(err, ErrNotFound) {
 		return err
 	}
+	l.tombAdded(parent)
 	var loc [8]byte
 	binary.BigEndian.PutUint64(loc[:], uint64(parent))
 	if err := txn.Set(inoKey(pfxDeleted, ino), append(loc[:], name...)); err != nil {
@@ -72,18 +73,25 @@ func getTomb(txn *badger.Txn, parent Ino, name string) (Ino, error) {
 	return ino, err
 }
 
-// reviveTombstone gives the name parent/name back to the deleted regular
-// file last known by it, so a new file there continues its history.
-func (l *Layer) reviveTombstone(txn *badger.Txn, parent Ino, name string, a CreateArgs, now int64) (*Inode, error) {
-	ino, err := getTomb(txn, parent, name)
+// tombOf returns the deleted object last named parent/name, or 0.
+func (l *Layer) tombOf(parent Ino, name string) (Ino, error) {
+	var ino Ino
+	err := l.db.read(func(txn *badger.Txn) (err error) { ino, err = l.tomb(txn, parent, name); return })
 	if errors.Is(err, ErrNotFound) {
+		return 0, nil
+	}
+	return ino, err
+}
+
+// reviveTombstone gives the name parent/name back to the deleted regular
+// file ino last known by it (the caller checked the tombstone and whether
+// ino is open), so a new file there continues its history.
+func (l *Layer) reviveTombstone(txn *badger.Txn, parent Ino, name string, a CreateArgs, now int64, ino Ino, open bool) (*Inode, error) {
+	if ino == 0 {
 		return nil, nil
 	}
-	if err != nil {
-		return nil, err
-	}
 	n, err := l.getInode(txn, ino)
-	if err != nil || !isReg(n.Mode) || n.Nlink > 0 || l.isOpen(ino) {
+	if err != nil || !isReg(n.Mode) || n.Nlink > 0 || open {
 		// A stale or still-open object: the new file is a new object.
 		return nil, nil
 	}
@@ -93,7 +101,7 @@ func (l *Layer) reviveTombstone(txn *badger.Txn, parent Ino, name string, a Crea
 	n.Nlink = 1
 	n.Mode, n.UID, n.GID = a.Mode, a.UID, a.GID
 	n.Atime, n.Mtime, n.Ctime = now, now, now
-	if err := putDirent(txn, parent, name, Dirent{Ino: ino, Mode: a.Mode & 0o170000}); err != nil {
+	if err := l.putDirent(txn, parent, name, Dirent{Ino: ino, Mode: a.Mode & 0o170000}); err != nil {
 		return nil, err
 	}
 	return n, l.putInode(txn, n)
@@ -128,7 +136,7 @@ func (l *Layer) TombstonesOf(dir Ino) ([]DirEntry, error) {
 // LookupDeleted returns the deleted object last named parent/name.
 func (l *Layer) LookupDeleted(parent Ino, name string) (*Inode, error) {
 	var ino Ino
-	err := l.db.View(func(txn *badger.Txn) (err error) { ino, err = getTomb(txn, parent, name); return })
+	err := l.db.read(func(txn *badger.Txn) (err error) { ino, err = getTomb(txn, parent, name); return })
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,396 @@
+package object
+
+import (
+	"errors"
+	"fmt"
+	"log"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Write-back metadata (docs/ARCHITECTURE.md, "Metadata write path").
+//
+// Every write of the object layer goes through metaDB, which keeps one
+// Badger read-write transaction open as the batch: consecutive mutations
+// write into it and read their own and their predecessors' pending writes
+// through it, and it is committed as one atomic transaction when it is
+// flushDelay old, when it grows past batchMaxWrites/batchMaxBytes, before a
+// mutation that must be committed when it returns (syncBatch), before any
+// read that cannot see the batch (View), and on Sync (fsync, fsyncdir,
+// unmount). The store therefore always holds a prefix of the operations.
+//
+// Rules for code running inside a batch (mutate and friends):
+//   - validate before writing: an error returned after a write cannot be
+//     undone inside a shared transaction, so it discards the whole batch
+//     and latches the error (see below);
+//   - never call View, Sync or another mutate: they wait for the batch.
+//
+// A failed commit loses every operation of the batch, which the kernel was
+// already told succeeded. The error is latched: every later write and every
+// Sync returns it, so nothing that was fsynced or is fsynced later can be
+// reported durable, until the store is opened again.
+
+// Batch limits. A Badger transaction may hold at most 15% of a memtable
+// (1.2 MiB and about 13k entries with the store's 8 MiB memtables); a batch
+// is committed well before that, so one more operation always fits.
+const (
+	flushDelay     = 10 * time.Millisecond
+	batchMaxWrites = 2048
+	batchMaxBytes  = 256 << 10
+	// syncBatchMax: a mutation that must commit on return joins a pending
+	// batch only when it is this small, so its own writes never hit the limit.
+	syncBatchMax = 64 << 10
+)
+
+// batchMode says how a mutation joins the batch.
+type batchMode int
+
+const (
+	// lazyBatch leaves the mutation pending, committed within flushDelay.
+	lazyBatch batchMode = iota
+	// syncBatch commits the batch, this mutation included, before returning:
+	// for callers with side effects outside Badger that need the commit
+	// (freeing parts, destroying keys) and for code not written for batches.
+	syncBatch
+	// aloneBatch commits earlier writes first, so the mutation starts on an
+	// empty transaction, and then leaves it pending (big multi-object purges).
+	aloneBatch
+)
+
+// ErrBatchLost wraps the error of a failed batch commit.
+var ErrBatchLost = errors.New("object: metadata batch lost")
+
+// metaDB is the object layer's handle on the Badger database. Its methods
+// mirror the few of *badger.DB the layer uses, routed through the batch.
+type metaDB struct {
+	raw *badger.DB
+
+	mu      sync.Mutex  // guards everything below and every use of txn
+	txn     *badger.Txn // the open batch, nil when none
+	empty   int64       // Badger's write count of txn when it was new
+	prior   int64       // writes in txn before the running mutation
+	opened  time.Time   // when the batch got its first write
+	timer   *time.Timer // pending flush of the batch
+	latched error       // a lost batch: returned by every later write and sync
+	closed  bool
+
+	ro      *badger.Txn      // read snapshot while no batch is open (read)
+	scan    *badger.Iterator // the running mutation's snapshot iterator (deletePrefix)
+	scanTxn *badger.Txn
+	dirty   atomic.Bool                // txn holds writes not yet committed
+	cur     atomic.Pointer[badger.Txn] // txn, for inBatch without mu
+	curRO   atomic.Pointer[badger.Txn] // ro, for inBatch without mu
+
+	// onDiscard runs (under mu) whenever pending writes are dropped without
+	// commit, so the layer forgets what it cached from them.
+	onDiscard func()
+	// commitHook, if set, runs before each commit; an error fails it (tests).
+	commitHook func() error
+
+	commits atomic.Int64 // batches committed (tests, stats)
+}
+
+func newMetaDB(raw *badger.DB) *metaDB { return &metaDB{raw: raw} }
+
+// exec runs fn inside the batch as one atomic mutation.
+func (m *metaDB) exec(fn func(txn *badger.Txn) error, mode batchMode) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.latched != nil {
+		return m.latched
+	}
+	if m.closed {
+		return fmt.Errorf("object: metadata closed")
+	}
+	if !txnFieldsOK {
+		mode = syncBatch // without Badger's counters: a transaction per mutation
+	}
+	if m.txn != nil && m.dirty.Load() {
+		count, size := txnWrites(m.txn)
+		full := count >= batchMaxWrites || size >= batchMaxBytes
+		if full || mode == aloneBatch || (mode == syncBatch && size >= syncBatchMax) {
+			if err := m.commitLocked(); err != nil {
+				return err
+			}
+		}
+	}
+	if m.txn == nil {
+		m.txn = m.raw.NewTransaction(true)
+		m.cur.Store(m.txn)
+		m.empty, _ = txnWrites(m.txn) // Badger counts its commit marker
+	}
+	before, _ := txnWrites(m.txn)
+	m.prior = before - m.empty
+	err := fn(m.txn)
+	m.closeScanLocked()
+	after, size := txnWrites(m.txn)
+	wrote := after != before || after < 0
+	if !wrote && !m.dirty.Load() {
+		m.dropTxnLocked() // read-only: a long-lived clean batch would pile up read keys
+	}
+	switch {
+	case err != nil && !wrote:
+		return err // nothing of it in the batch
+	case err != nil && m.prior == 0:
+		m.discardLocked() // only its own writes: dropped as a lone transaction would be
+		return err
+	case err != nil:
+		// Its partial writes are entangled with earlier operations'.
+		m.loseLocked(fmt.Errorf("%w: a mutation failed after writing: %w", ErrBatchLost, err))
+		return err
+	case !wrote:
+		return nil
+	}
+	if !m.dirty.Load() {
+		m.opened = time.Now()
+	}
+	m.dirty.Store(true)
+	if mode == syncBatch || after >= batchMaxWrites || size >= batchMaxBytes {
+		return m.commitLocked()
+	}
+	if m.timer == nil {
+		m.timer = time.AfterFunc(flushDelay, m.timerFlush)
+	}
+	return nil
+}
+
+// inBatch reports whether txn is the batch transaction or the read
+// snapshot read uses, whose users hold mu: what they read is the current
+// state, so caches may be filled from it.
+func (m *metaDB) inBatch(txn *badger.Txn) bool {
+	return txn != nil && (m.cur.Load() == txn || m.curRO.Load() == txn)
+}
+
+// read runs fn on a view that includes the pending batch, without
+// committing it: the batch itself, or with no batch open a read-only
+// snapshot kept until the next commit. fn may only Get (an iterator over
+// the batch would sort all its pending writes).
+func (m *metaDB) read(fn func(txn *badger.Txn) error) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.txn != nil {
+		return fn(m.txn)
+	}
+	if m.ro == nil {
+		m.ro = m.raw.NewTransaction(false)
+		m.curRO.Store(m.ro)
+	}
+	return fn(m.ro)
+}
+
+// scanSnapshot returns a read-only snapshot of what is committed, kept for
+// the running mutation (deletePrefix); it shows the current state only
+// while the batch held no writes when the mutation started.
+func (m *metaDB) scanSnapshot() *badger.Txn {
+	if m.scanTxn == nil {
+		m.scanTxn = m.raw.NewTransaction(false)
+	}
+	return m.scanTxn
+}
+
+func (m *metaDB) closeScanLocked() {
+	if m.scanTxn != nil {
+		m.scanTxn.Discard()
+		m.scanTxn = nil
+	}
+}
+
+// list runs fn, which may iterate, on a snapshot of every mutation made so
+// far (a pending batch is committed first) under the batch lock, so fn may
+// fill caches. A lost batch is not an error here, as in View.
+func (m *metaDB) list(fn func(txn *badger.Txn) error) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.dirty.Load() {
+		m.commitLocked()
+	}
+	if m.txn != nil { // clean: nothing pending (never left open, but be safe)
+		m.dropTxnLocked()
+	}
+	if m.ro == nil {
+		m.ro = m.raw.NewTransaction(false)
+		m.curRO.Store(m.ro)
+	}
+	return fn(m.ro)
+}
+
+// dropTxnLocked discards the batch transaction, which holds no writes.
+func (m *metaDB) dropTxnLocked() {
+	if m.txn != nil {
+		m.txn.Discard()
+		m.txn = nil
+		m.cur.Store(nil)
+	}
+}
+
+// dropROLocked discards the read snapshot, after a commit made it stale.
+func (m *metaDB) dropROLocked() {
+	if m.ro != nil {
+		m.ro.Discard()
+		m.ro = nil
+		m.curRO.Store(nil)
+	}
+}
+
+// commitLocked commits the open batch, if any.
+func (m *metaDB) commitLocked() error {
+	if m.timer != nil {
+		m.timer.Stop()
+		m.timer = nil
+	}
+	txn := m.txn
+	if txn == nil {
+		return m.latched
+	}
+	m.txn = nil
+	m.cur.Store(nil)
+	if !m.dirty.Load() {
+		txn.Discard()
+		return m.latched
+	}
+	var err error
+	if m.commitHook != nil {
+		err = m.commitHook()
+	}
+	if err == nil {
+		err = txn.Commit()
+	} else {
+		txn.Discard()
+	}
+	m.dirty.Store(false)
+	m.dropROLocked()
+	if err != nil {
+		m.loseLocked(fmt.Errorf("%w: commit failed: %w", ErrBatchLost, err))
+		return m.latched
+	}
+	m.commits.Add(1)
+	return nil
+}
+
+func (m *metaDB) discardLocked() {
+	if m.timer != nil {
+		m.timer.Stop()
+		m.timer = nil
+	}
+	if m.txn != nil {
+		m.txn.Discard()
+		m.txn = nil
+		m.cur.Store(nil)
+	}
+	m.dirty.Store(false)
+	if m.onDiscard != nil {
+		m.onDiscard()
+	}
+}
+
+// loseLocked drops the batch and latches err.
+func (m *metaDB) loseLocked(err error) {
+	m.discardLocked()
+	if m.latched == nil {
+		m.latched = err
+		log.Printf("ssefs: %v; metadata writes fail until the store is opened again", err)
+	}
+}
+
+func (m *metaDB) timerFlush() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.timer == nil {
+		return // committed meanwhile
+	}
+	m.timer = nil
+	m.commitLocked() // an error is latched and reported by the next write or sync
+}
+
+// Flush commits the pending batch.
+func (m *metaDB) Flush() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.commitLocked()
+}
+
+// Sync commits the pending batch and makes everything committed durable.
+func (m *metaDB) Sync() error {
+	if err := m.Flush(); err != nil {
+		return err
+	}
+	return m.raw.Sync()
+}
+
+// View runs fn in a read-only transaction that sees every mutation made so
+// far: a pending batch is committed first. A lost batch is not an error
+// here: the view then shows what the store holds.
+func (m *metaDB) View(fn func(txn *badger.Txn) error) error {
+	if m.dirty.Load() {
+		m.Flush()
+	}
+	return m.raw.View(fn)
+}
+
+// Update runs fn as a mutation committed before Update returns.
+func (m *metaDB) Update(fn func(txn *badger.Txn) error) error { return m.exec(fn, syncBatch) }
+
+// NewTransaction returns a read-only transaction that sees every mutation
+// made so far; writes go through Update.
+func (m *metaDB) NewTransaction(update bool) *badger.Txn {
+	if update {
+		panic("object: read-write transactions go through metaDB.Update")
+	}
+	if m.dirty.Load() {
+		m.Flush()
+	}
+	return m.raw.NewTransaction(false)
+}
+
+// GetSequence and RunValueLogGC pass through: sequences write only their
+// own keys, and value-log GC only rewrites committed values.
+func (m *metaDB) GetSequence(key []byte, bandwidth uint64) (*badger.Sequence, error) {
+	return m.raw.GetSequence(key, bandwidth)
+}
+
+func (m *metaDB) RunValueLogGC(discardRatio float64) error { return m.raw.RunValueLogGC(discardRatio) }
+
+// close commits the pending batch and refuses further writes.
+func (m *metaDB) close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	err := m.commitLocked()
+	m.dropROLocked()
+	m.closed = true
+	return err
+}
+
+// Err returns the latched error of a lost batch, if any.
+func (m *metaDB) Err() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.latched
+}
+
+// txnWrites returns how many writes a transaction holds and their estimated
+// size, from Badger's own counters (the ones its ErrTxnTooBig check uses).
+// Badger does not export them; should a new version rename them, count is
+// -1 and every mutation is treated as one that wrote.
+func txnWrites(txn *badger.Txn) (count, size int64) {
+	if !txnFieldsOK {
+		return -1, 0
+	}
+	v := reflect.ValueOf(txn).Elem()
+	return v.Field(txnCountField).Int(), v.Field(txnSizeField).Int()
+}
+
+var txnCountField, txnSizeField, txnFieldsOK = txnFields()
+
+func txnFields() (int, int, bool) {
+	t := reflect.TypeOf(badger.Txn{})
+	c, okc := t.FieldByName("count")
+	s, oks := t.FieldByName("size")
+	if !okc || !oks || c.Type.Kind() != reflect.Int64 || s.Type.Kind() != reflect.Int64 {
+		return 0, 0, false
+	}
+	return c.Index[0], s.Index[0], true
+}
