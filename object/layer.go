@@ -7,6 +7,7 @@ package object
 import (
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -64,6 +65,9 @@ func Open(st *store.Store) (*Layer, error) {
 		inodes: map[Ino]*Inode{}, files: map[Ino]*File{}, oeks: map[Ino]keyring.ObjectKey{},
 	}
 	l.db.onDiscard = l.dropCaches
+	if d, err := time.ParseDuration(os.Getenv("SSEFS_META_FLUSH_DELAY")); err == nil && d > 0 {
+		l.db.delay = d // how long metadata may stay pending (tests, tuning)
+	}
 	var err error
 	if l.inoSeq, err = l.db.GetSequence(seqIno, 256); err != nil {
 		return nil, fmt.Errorf("object: ino sequence: %w", err)
@@ -114,6 +118,9 @@ func (l *Layer) SyncMeta() error { return l.db.Sync() }
 // FlushMeta commits every pending metadata change without waiting for the
 // disk.
 func (l *Layer) FlushMeta() error { return l.db.Flush() }
+
+// PendingMeta reports whether metadata changes wait in the batch.
+func (l *Layer) PendingMeta() bool { return l.db.dirty.Load() }
 
 // MetaErr reports a metadata batch that failed to commit, if any: from then
 // on every metadata write fails.

@@ -73,14 +73,12 @@ type metaDB struct {
 	txn     *badger.Txn // the open batch, nil when none
 	empty   int64       // Badger's write count of txn when it was new
 	prior   int64       // writes in txn before the running mutation
-	opened  time.Time   // when the batch got its first write
 	timer   *time.Timer // pending flush of the batch
 	latched error       // a lost batch: returned by every later write and sync
 	closed  bool
 
-	ro      *badger.Txn      // read snapshot while no batch is open (read)
-	scan    *badger.Iterator // the running mutation's snapshot iterator (deletePrefix)
-	scanTxn *badger.Txn
+	ro      *badger.Txn                // read snapshot while no batch is open (read)
+	scanTxn *badger.Txn                // the running mutation's snapshot (deletePrefix)
 	dirty   atomic.Bool                // txn holds writes not yet committed
 	cur     atomic.Pointer[badger.Txn] // txn, for inBatch without mu
 	curRO   atomic.Pointer[badger.Txn] // ro, for inBatch without mu
@@ -91,10 +89,11 @@ type metaDB struct {
 	// commitHook, if set, runs before each commit; an error fails it (tests).
 	commitHook func() error
 
-	commits atomic.Int64 // batches committed (tests, stats)
+	commits atomic.Int64  // batches committed (tests, stats)
+	delay   time.Duration // how long a batch may stay pending (flushDelay; tests)
 }
 
-func newMetaDB(raw *badger.DB) *metaDB { return &metaDB{raw: raw} }
+func newMetaDB(raw *badger.DB) *metaDB { return &metaDB{raw: raw, delay: flushDelay} }
 
 // exec runs fn inside the batch as one atomic mutation.
 func (m *metaDB) exec(fn func(txn *badger.Txn) error, mode batchMode) error {
@@ -145,15 +144,12 @@ func (m *metaDB) exec(fn func(txn *badger.Txn) error, mode batchMode) error {
 	case !wrote:
 		return nil
 	}
-	if !m.dirty.Load() {
-		m.opened = time.Now()
-	}
 	m.dirty.Store(true)
 	if mode == syncBatch || after >= batchMaxWrites || size >= batchMaxBytes {
 		return m.commitLocked()
 	}
 	if m.timer == nil {
-		m.timer = time.AfterFunc(flushDelay, m.timerFlush)
+		m.timer = time.AfterFunc(m.delay, m.timerFlush)
 	}
 	return nil
 }

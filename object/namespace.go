@@ -437,18 +437,18 @@ func (l *Layer) dirEmpty(txn *badger.Txn, dir Ino) bool {
 	return !it.Valid()
 }
 
-// dirKnown reports whether the name cache knows every entry of parent/name,
-// a directory.
-func (l *Layer) dirKnown(parent Ino, name string) bool {
-	known := false
+// needsAlone reports whether Rmdir of parent/name must check emptiness by
+// iterating: name is a directory whose every entry the cache does not know.
+func (l *Layer) needsAlone(parent Ino, name string) bool {
+	alone := false
 	l.db.read(func(txn *badger.Txn) error {
-		if d, err := l.dirent(txn, parent, name); err == nil {
+		if d, err := l.dirent(txn, parent, name); err == nil && isDir(d.Mode) {
 			dn := l.names.dirs[d.Ino]
-			known = dn != nil && dn.complete
+			alone = dn == nil || !dn.complete
 		}
 		return nil
 	})
-	return known
+	return alone
 }
 
 // Rmdir removes an empty directory. When the name cache cannot tell whether
@@ -456,7 +456,7 @@ func (l *Layer) dirKnown(parent Ino, name string) bool {
 // iterates committed dirents, not every pending write.
 func (l *Layer) Rmdir(parent Ino, name string) error {
 	mode := lazyBatch
-	if !l.dirKnown(parent, name) {
+	if l.needsAlone(parent, name) {
 		mode = aloneBatch
 	}
 	return l.mutateMode(func(txn *badger.Txn) error {
@@ -512,6 +512,21 @@ func (l *Layer) Rename(oldParent Ino, oldName string, newParent Ino, newName str
 			return dstErr
 		}
 		exists := dstErr == nil
+		// Everything that can fail is checked before the first write.
+		for _, dir := range []Ino{oldParent, newParent} {
+			if p, err := l.getInode(txn, dir); err != nil {
+				return err
+			} else if !isDir(p.Mode) {
+				return ErrNotDir
+			}
+		}
+		for _, ino := range []Ino{src.Ino, dst.Ino} {
+			if ino != 0 {
+				if _, err := l.getInode(txn, ino); err != nil {
+					return err
+				}
+			}
+		}
 		now := time.Now().UnixNano()
 		if flags&RenameExchange != 0 {
 			if !exists {
