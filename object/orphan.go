@@ -25,6 +25,12 @@ func (l *Layer) orphan(txn *badger.Txn, n *Inode) error {
 // transaction, not two; a batch waits at most forgetDelay. A crash before
 // the flush leaves orphans that the next Open sweeps.
 func (l *Layer) Forget(ino Ino) error {
+	if n := l.cachedInode(ino); n != nil && n.Nlink > 0 {
+		// Not an orphan (the cache holds pending writes too). Should it
+		// lose its names later, the kernel must look it up again first,
+		// and forgets it again.
+		return nil
+	}
 	l.forgetMu.Lock()
 	if l.forgetClosed {
 		l.forgetMu.Unlock()
