@@ -16,6 +16,7 @@ import (
 // file's content state, so writes through one are visible through all.
 type Handle struct {
 	f *object.File
+	n *Node // the node opened; nil for read-only views
 }
 
 var (
@@ -41,6 +42,9 @@ func (h *Handle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadRes
 
 // Write buffers data; it becomes a version at flush or fsync.
 func (h *Handle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
+	if err := h.killPriv(ctx); err != nil {
+		return 0, toErrno(ctx, "write", err)
+	}
 	n, err := h.f.WriteAt(data, off)
 	if err != nil {
 		return uint32(n), toErrno(ctx, "write", err)

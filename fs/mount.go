@@ -41,6 +41,8 @@ func Mount(l *object.Layer, mnt string, cfg MountConfig) (*fuse.Server, error) {
 			Debug:        cfg.Debug,
 			Options:      []string{"default_permissions"},
 			PanicHandler: panicEIO,
+			// The daemon clears privileges on write (killpriv_fast.go).
+			ExtraCapabilities: extraCapabilities,
 		},
 	}
 	for _, o := range cfg.Options {

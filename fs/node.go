@@ -139,6 +139,7 @@ func (n *Node) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetAttr
 		sz := int64(s)
 		a.Size = &sz
 	}
+	a.KillPriv = in.Valid&fuse.FATTR_KILL_SUIDGID != 0 // CAP_HANDLE_KILLPRIV_V2
 	res, err := n.l.SetAttr(n.ino, a)
 	if err != nil {
 		return toErrno(ctx, "setattr", err)
@@ -176,7 +177,8 @@ func (n *Node) Create(ctx context.Context, name string, flags uint32, mode uint3
 	if err != nil {
 		return nil, nil, 0, toErrno(ctx, "create", err)
 	}
-	return n.child(ctx, in, out), &Handle{f: f}, fuse.FOPEN_KEEP_CACHE, 0
+	child := n.child(ctx, in, out)
+	return child, &Handle{f: f, n: child.Operations().(*Node)}, fuse.FOPEN_KEEP_CACHE, 0
 }
 
 // Open opens a regular file; O_TRUNC arrives as a separate setattr.
@@ -185,7 +187,7 @@ func (n *Node) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32,
 	if err != nil {
 		return nil, 0, toErrno(ctx, "open", err)
 	}
-	return &Handle{f: f}, fuse.FOPEN_KEEP_CACHE, 0
+	return &Handle{f: f, n: n}, fuse.FOPEN_KEEP_CACHE, 0
 }
 
 // Mkdir makes a directory.

@@ -37,6 +37,9 @@ type SetAttrArgs struct {
 	Atime *int64
 	Mtime *int64
 	Size  *int64
+	// KillPriv clears set-user-ID, group-executable set-group-ID and file
+	// capabilities (a truncate or chown the kernel flags FATTR_KILL_SUIDGID).
+	KillPriv bool
 }
 
 // SetAttr changes attributes. A size change of a regular file is a content
@@ -83,6 +86,11 @@ func (l *Layer) SetAttr(ino Ino, a SetAttrArgs) (*Inode, error) {
 		}
 		if a.Mtime != nil {
 			n.Mtime = *a.Mtime
+		}
+		if a.KillPriv {
+			if err := l.killPriv(txn, n, true); err != nil {
+				return err
+			}
 		}
 		n.Ctime = now
 		out = n
@@ -153,6 +161,9 @@ func (l *Layer) SetXattr(ino Ino, name string, value []byte, flags uint32) error
 		}
 		if err := txn.Set(xattrKey(ino, name), append([]byte(nil), value...)); err != nil {
 			return err
+		}
+		if name == CapXattr {
+			l.capFree.set(ino, false)
 		}
 		n.Ctime = time.Now().UnixNano()
 		return l.putInode(txn, n)

@@ -37,7 +37,8 @@ type Layer struct {
 	cacheMu sync.RWMutex
 	inodes  map[Ino]*Inode // write-through cache of inode records, pending writes included
 
-	names nameCache // directory entries, guarded by db.mu (meta_cache.go)
+	names   nameCache // directory entries, guarded by db.mu (meta_cache.go)
+	capFree capFree   // objects without file capabilities (meta_killpriv.go)
 
 	filesMu sync.Mutex
 	files   map[Ino]*File // content state of open regular files
