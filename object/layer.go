@@ -39,6 +39,7 @@ type Layer struct {
 
 	names   nameCache // directory entries, guarded by db.mu (meta_cache.go)
 	capFree capFree   // objects without file capabilities (meta_killpriv.go)
+	orphans orphanSet // objects orphaned by this mount (orphan.go)
 
 	filesMu sync.Mutex
 	files   map[Ino]*File // content state of open regular files

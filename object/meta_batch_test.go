@@ -113,13 +113,24 @@ func TestBatchGroupsMutationsAndReadsThem(t *testing.T) {
 	if n := l.db.commits.Load() - before; n != 0 {
 		t.Fatalf("%d commits for reads", n)
 	}
-	// A listing commits what is pending and sees it.
+	// A directory created here is listed from the name cache.
 	ents, err := l.ReadDir(dir.Ino)
 	if err != nil || len(ents) != 49 {
 		t.Fatalf("ReadDir: %d entries, %v", len(ents), err)
 	}
+	if n := l.db.commits.Load() - before; n != 0 {
+		t.Fatalf("%d commits after a cached ReadDir", n)
+	}
+	// One the cache does not know commits what is pending and sees it.
+	l.db.mu.Lock()
+	l.forgetDir(dir.Ino)
+	l.db.mu.Unlock()
+	ents, err = l.ReadDir(dir.Ino)
+	if err != nil || len(ents) != 49 {
+		t.Fatalf("ReadDir: %d entries, %v", len(ents), err)
+	}
 	if n := l.db.commits.Load() - before; n != 1 {
-		t.Fatalf("%d commits after ReadDir, want 1", n)
+		t.Fatalf("%d commits after an uncached ReadDir, want 1", n)
 	}
 }
 
@@ -590,6 +601,25 @@ func TestNameCacheMatchesStore(t *testing.T) {
 					t.Fatalf("%s/%s: cache says %v %v, store %v %v", dp, name, got, gerr, want, werr)
 				}
 			}
+			got, err := r.l.ReadDir(dir.Ino)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []DirEntry
+			prefix := inoKey(pfxDirent, dir.Ino)
+			r.l.db.raw.View(func(txn *badger.Txn) error {
+				it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+				defer it.Close()
+				for it.Rewind(); it.Valid(); it.Next() {
+					var d Dirent
+					it.Item().Value(func(b []byte) (err error) { d, err = UnmarshalDirent(b); return })
+					want = append(want, DirEntry{Name: string(it.Item().Key()[len(prefix):]), Ino: d.Ino, Mode: d.Mode})
+				}
+				return nil
+			})
+			if !reflect.DeepEqual(got, want) && len(got)+len(want) > 0 {
+				t.Fatalf("listing %s: %v, store %v", dp, got, want)
+			}
 		}
 	}
 	for round := 0; round < 3; round++ {
@@ -684,4 +714,45 @@ func TestBatchConcurrent(t *testing.T) {
 	r.close(t)
 	r.open(t)
 	checkStore(t, r.l)
+}
+
+// TestForgetPurgesOnlyOrphans: forgetting an orphan purges it; forgetting a
+// deleted file with versions, or a linked object, keeps it.
+func TestForgetPurgesOnlyOrphans(t *testing.T) {
+	l := newTestLayer(t)
+	d, err := l.Create(RootIno, "d", CreateArgs{Mode: syscall.S_IFDIR | 0o755})
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty := createFile(t, l, RootIno, "empty")
+	full := createFile(t, l, RootIno, "full")
+	commitVersions(t, l, full.Ino, 1)
+	kept := createFile(t, l, RootIno, "kept")
+	for _, name := range []string{"empty", "full"} {
+		if err := l.Unlink(RootIno, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Rmdir(RootIno, "d"); err != nil {
+		t.Fatal(err)
+	}
+	for _, ino := range []Ino{d.Ino, empty.Ino, full.Ino, kept.Ino} {
+		if err := l.Forget(ino); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.flushForgotten(); err != nil {
+		t.Fatal(err)
+	}
+	for _, ino := range []Ino{d.Ino, empty.Ino} {
+		if _, err := l.Inode(ino); !errors.Is(err, ErrNotFound) {
+			t.Errorf("orphan %d after forget: %v", ino, err)
+		}
+	}
+	for _, ino := range []Ino{full.Ino, kept.Ino} {
+		if _, err := l.Inode(ino); err != nil {
+			t.Errorf("%d after forget: %v", ino, err)
+		}
+	}
+	checkStore(t, l)
 }

@@ -2,6 +2,8 @@ package object
 
 import (
 	"errors"
+	"slices"
+	"strings"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -159,4 +161,23 @@ func (l *Layer) listedDir(dir Ino, ents []DirEntry) {
 	}
 	l.names.count += len(ents)
 	dn.complete, dn.noTombs = true, noTombs
+}
+
+// cachedListing returns the entries of dir in name order when the cache
+// knows every one (with the batch lock, as a read of the batch).
+func (l *Layer) cachedListing(dir Ino) (out []DirEntry, ok bool) {
+	l.db.mu.Lock()
+	defer l.db.mu.Unlock()
+	dn := l.names.dirs[dir]
+	if dn == nil || !dn.complete {
+		return nil, false
+	}
+	out = make([]DirEntry, 0, len(dn.names))
+	for name, d := range dn.names {
+		if d.Ino != 0 {
+			out = append(out, DirEntry{Name: name, Ino: d.Ino, Mode: d.Mode})
+		}
+	}
+	slices.SortFunc(out, func(a, b DirEntry) int { return strings.Compare(a.Name, b.Name) })
+	return out, true
 }

@@ -377,6 +377,7 @@ func (l *Layer) purgeObject(txn *badger.Txn, n *Inode) error {
 	if err := txn.Delete(inoKey(pfxOrphan, n.Ino)); err != nil {
 		return err
 	}
+	l.orphans.remove(n.Ino)
 	if isDir(n.Mode) {
 		if err := l.dropDirSSE(txn, n.Ino); err != nil {
 			return err
@@ -638,10 +639,14 @@ type DirEntry struct {
 	Mode uint32 // type bits
 }
 
-// ReadDir lists a directory in name order. The listing runs on the state
-// every mutation so far made (a pending batch is committed first), under
-// the batch lock, so the name cache learns the directory's every entry.
+// ReadDir lists a directory in name order: from the name cache when it
+// knows every entry, else from a snapshot of every mutation so far made (a
+// pending batch is committed first), under the batch lock, so the name
+// cache learns the directory's every entry.
 func (l *Layer) ReadDir(dir Ino) ([]DirEntry, error) {
+	if out, ok := l.cachedListing(dir); ok {
+		return out, nil
+	}
 	var out []DirEntry
 	prefix := inoKey(pfxDirent, dir)
 	err := l.db.list(func(txn *badger.Txn) error {

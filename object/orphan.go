@@ -2,6 +2,7 @@ package object
 
 import (
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -17,7 +18,39 @@ func (l *Layer) orphan(txn *badger.Txn, n *Inode) error {
 	if err := txn.Set(inoKey(pfxOrphan, n.Ino), nil); err != nil {
 		return err
 	}
+	l.orphans.add(n.Ino)
 	return l.putInode(txn, n)
+}
+
+// orphanSet holds every object orphaned by this mount (a superset: a
+// dropped batch or a relink leaves entries behind, which purgeOrphan
+// checks against Badger). Orphans of earlier mounts are swept by Open, so
+// Forget can ignore every object not in it.
+type orphanSet struct {
+	mu   sync.Mutex
+	inos map[Ino]struct{}
+}
+
+func (s *orphanSet) add(ino Ino) {
+	s.mu.Lock()
+	if s.inos == nil {
+		s.inos = map[Ino]struct{}{}
+	}
+	s.inos[ino] = struct{}{}
+	s.mu.Unlock()
+}
+
+func (s *orphanSet) has(ino Ino) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.inos[ino]
+	return ok
+}
+
+func (s *orphanSet) remove(ino Ino) {
+	s.mu.Lock()
+	delete(s.inos, ino)
+	s.mu.Unlock()
 }
 
 // Forget is called when the kernel forgets ino. Orphans are purged in
@@ -25,10 +58,9 @@ func (l *Layer) orphan(txn *badger.Txn, n *Inode) error {
 // transaction, not two; a batch waits at most forgetDelay. A crash before
 // the flush leaves orphans that the next Open sweeps.
 func (l *Layer) Forget(ino Ino) error {
-	if n := l.cachedInode(ino); n != nil && n.Nlink > 0 {
-		// Not an orphan (the cache holds pending writes too). Should it
-		// lose its names later, the kernel must look it up again first,
-		// and forgets it again.
+	if !l.orphans.has(ino) {
+		// Not an orphan. Should it become one later, the kernel must
+		// look it up again first, and forgets it again.
 		return nil
 	}
 	l.forgetMu.Lock()
