@@ -2,8 +2,6 @@ package chunkstore
 
 import (
 	"fmt"
-	"io"
-	"math/rand/v2"
 	"testing"
 
 	"github.com/ssefs/ssefs/dare"
@@ -67,43 +65,5 @@ func BenchmarkDirReadPartAt(b *testing.B) {
 		if _, err := ReadPartAt(oek, 1, d.Reader(1), int64(len(sealed)), p, 1<<20); err != nil {
 			b.Fatal(err)
 		}
-	}
-}
-
-// BenchmarkRandomRead4K is fio's 4 KiB random read minus FUSE: 48 MiB of
-// warm 4 MiB parts read through the mapping cache (Dir.Reader) and through
-// pread (any other io.ReaderAt), so the two paths can be compared on the
-// hardware at hand.
-func BenchmarkRandomRead4K(b *testing.B) {
-	const parts, size = 12, 4 << 20
-	d := openTestDir(b)
-	oek := randBytes(b, 32)
-	for i := range parts {
-		sealed, err := SealPart(dare.DefaultCipher(), oek, PartID(i), randBytes(b, size))
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := d.Write(PartID(i), sealed); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := d.ReadAt(PartID(i), sealed, 0); err != nil { // into the page cache
-			b.Fatal(err)
-		}
-	}
-	enc := dare.EncryptedSize(size)
-	for _, path := range []string{"mapped", "pread"} {
-		b.Run(path, func(b *testing.B) {
-			p := make([]byte, 4096)
-			for b.Loop() {
-				id := PartID(rand.IntN(parts))
-				var r io.ReaderAt = d.Reader(id)
-				if path == "pread" {
-					r = preadOnly{r}
-				}
-				if _, err := ReadPartAt(oek, id, r, enc, p, int64(rand.IntN(size/4096))*4096); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
 	}
 }

@@ -19,7 +19,6 @@ import (
 type Dir struct {
 	root   string
 	fds    *fdCache
-	maps   *mapCache // nil where parts are not read through mappings
 	closed atomic.Bool
 
 	shards sync.Map // shard dir path → struct{}: known to exist
@@ -44,9 +43,6 @@ func OpenDir(root string) (*Dir, error) {
 		}
 	default:
 		return nil, fmt.Errorf("chunkstore: creating %s: %w", root, err)
-	}
-	if mapSupported(root) {
-		d.maps = newMapCache(mapCacheBytes, mapIdleEvict, munmapPart)
 	}
 	return d, nil
 }
@@ -139,10 +135,7 @@ func (d *Dir) ReadAt(id PartID, p []byte, off int64) (int, error) {
 	return n, err
 }
 
-// Reader adapts one part to io.ReaderAt for ReadPartAt, which reads it
-// through a mapping of the part file where it can (no copy of the sealed
-// bytes) and through ReadAt otherwise. A caller wrapping Dir.ReadAt in its
-// own io.ReaderAt gets only the copying path.
+// Reader adapts one part to io.ReaderAt, e.g. for ReadPartAt.
 func (d *Dir) Reader(id PartID) io.ReaderAt { return partReader{d, id} }
 
 type partReader struct {
@@ -172,23 +165,16 @@ func (d *Dir) Remove(id PartID) error {
 		return ErrClosed
 	}
 	d.fds.forget(id)
-	if d.maps != nil {
-		d.maps.forget(id)
-	}
 	if err := os.Remove(d.path(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("chunkstore: removing part %v: %w", id, err)
 	}
 	return nil
 }
 
-// Close releases cached descriptors and mappings (a mapping still in use
-// is unmapped by its reader); later calls fail with ErrClosed.
+// Close releases cached descriptors; later calls fail with ErrClosed.
 func (d *Dir) Close() error {
 	d.closed.Store(true)
 	d.fds.close()
-	if d.maps != nil {
-		d.maps.close()
-	}
 	return nil
 }
 

@@ -67,24 +67,14 @@ func OpenPart(oek []byte, id PartID, sealed []byte) ([]byte, error) {
 
 // ReadPartAt decrypts plaintext [off, off+len(p)) of a part of encSize
 // sealed bytes read from r, touching only the packages it needs; see
-// dare.DecryptAt for the io.EOF and truncation rules. When r comes from
-// Dir.Reader the packages are decrypted straight out of a mapping of the
-// part file, sparing a copy of every package read; a part file shorter
-// than encSize is then an error even for bytes it still holds.
+// dare.DecryptAt for the io.EOF and truncation rules.
 func ReadPartAt(oek []byte, id PartID, r io.ReaderAt, encSize int64, p []byte, off int64) (int, error) {
 	key, err := partKey(oek, id)
 	if err != nil {
 		return 0, err
 	}
 	defer clear(key[:])
-	var n int
-	done := false
-	if l, ok := r.(sealedLender); ok {
-		n, done, err = l.readMapped(key[:], encSize, p, off)
-	}
-	if !done {
-		n, err = dare.DecryptAt(key[:], r, encSize, p, off)
-	}
+	n, err := dare.DecryptAt(key[:], r, encSize, p, off)
 	if err != nil && err != io.EOF {
 		return n, fmt.Errorf("chunkstore: reading part %v at %d: %w", id, off, err)
 	}
