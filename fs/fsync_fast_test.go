@@ -3,7 +3,10 @@ package fs
 import (
 	"fmt"
 	"os"
+	"syscall"
 	"testing"
+
+	"github.com/ssefs/ssefs/object"
 )
 
 // TestFsyncDirCommitsMetadata: fsync(2) of a directory commits the pending
@@ -50,5 +53,41 @@ func TestFsyncDirCommitsMetadata(t *testing.T) {
 	}
 	if b, err := os.ReadFile(m.path("d/f1")); err != nil || string(b) != "x" {
 		t.Fatalf("f1: %q %v", b, err)
+	}
+}
+
+// TestReadOnlyCloseCommitsNothing: the close of a read-only descriptor
+// sends no FLUSH (FOPEN_NOFLUSH); readers still see a writer's
+// uncommitted bytes, and the writer's close commits one version.
+func TestReadOnlyCloseCommitsNothing(t *testing.T) {
+	m := newTestMount(t)
+	p := m.path("f")
+	w, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close() // on failure: an open descriptor keeps the mount busy
+	if _, err := w.WriteString("pending"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		b, err := os.ReadFile(p)
+		if err != nil || string(b) != "pending" {
+			t.Fatalf("read while a writer has it open: %q %v", b, err)
+		}
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(p, &st); err != nil {
+		t.Fatal(err)
+	}
+	ino := object.Ino(st.Ino)
+	if vs, err := m.l.Versions(ino); err != nil || len(vs) != 0 {
+		t.Fatalf("versions before the writer's close: %d, %v", len(vs), err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if vs, err := m.l.Versions(ino); err != nil || len(vs) != 1 {
+		t.Fatalf("versions after the writer's close: %d, %v", len(vs), err)
 	}
 }

@@ -181,13 +181,19 @@ func (n *Node) Create(ctx context.Context, name string, flags uint32, mode uint3
 	return child, &Handle{f: f, n: child.Operations().(*Node)}, fuse.FOPEN_KEEP_CACHE, 0
 }
 
-// Open opens a regular file; O_TRUNC arrives as a separate setattr.
+// Open opens a regular file; O_TRUNC arrives as a separate setattr. A
+// read-only descriptor changes nothing its close would commit, so the
+// kernel is told not to send FLUSH for it (one round trip less per close).
 func (n *Node) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
 	f, err := n.l.OpenFile(n.ino)
 	if err != nil {
 		return nil, 0, toErrno(ctx, "open", err)
 	}
-	return &Handle{f: f, n: n}, fuse.FOPEN_KEEP_CACHE, 0
+	fl := uint32(fuse.FOPEN_KEEP_CACHE)
+	if flags&syscall.O_ACCMODE == syscall.O_RDONLY {
+		fl |= fuse.FOPEN_NOFLUSH
+	}
+	return &Handle{f: f, n: n}, fl, 0
 }
 
 // Mkdir makes a directory.
