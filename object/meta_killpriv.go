@@ -64,6 +64,9 @@ func (c *capFree) set(ino Ino, free bool) {
 // nothing to clear, the usual case.
 func (l *Layer) KillPriv(ino Ino, keepIDs func() bool) error {
 	n, err := l.Inode(ino)
+	if errors.Is(err, ErrNotFound) {
+		return nil // purged while open (versions purge): the write fails at commit, as before
+	}
 	if err != nil {
 		return err
 	}
