@@ -34,7 +34,7 @@ type dirNames struct {
 }
 
 // maxCachedNames bounds the cache; past it, it starts over.
-const maxCachedNames = 200_000
+const maxCachedNames = 100_000
 
 func (c *nameCache) dir(d Ino, create bool) *dirNames {
 	dn := c.dirs[d]
