@@ -438,18 +438,22 @@ func (f *File) Commit() error {
 	now := time.Now().UnixNano()
 	v := &Version{Size: f.size, Mtime: f.mtime, Runs: append([]Run(nil), f.runs...)}
 	live := partsOf(v.Runs)
-	err := f.l.mutate(func(txn *badger.Txn) error {
+	// The parts are durable, so the version may wait in the metadata batch
+	// (committed within milliseconds, or by fsync): a crash loses at most
+	// this close's version, never a version's parts. Every read that can
+	// fail comes before the first write, as a batched mutation requires.
+	err := f.l.mutateBatched(func(txn *badger.Txn) error {
 		n, err := f.l.getInode(txn, f.ino)
 		if err != nil {
 			return err
 		}
 		v.ID = nextVersionID(n.Version, now)
+		if err := f.l.applyLockDefault(txn, f.ino, v.ID, now); err != nil { // reads, then one write
+			return err
+		}
 		v.Seal(f.oek[:], f.ino)
 		b, _ := v.MarshalBinary()
 		if err := txn.Set(versionKey(f.ino, v.ID), b); err != nil {
-			return err
-		}
-		if err := f.l.applyLockDefault(txn, f.ino, v.ID, now); err != nil {
 			return err
 		}
 		for id, sealed := range f.inline {
@@ -502,7 +506,7 @@ func (l *Layer) retireIfUnlinked(ino Ino) error {
 	if l.isOpen(ino) {
 		return nil
 	}
-	return l.mutate(func(txn *badger.Txn) error {
+	return l.mutateBatched(func(txn *badger.Txn) error { // reads first, then writes
 		n, err := l.getInode(txn, ino)
 		if errors.Is(err, ErrNotFound) {
 			return nil
