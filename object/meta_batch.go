@@ -214,7 +214,7 @@ func (m *metaDB) list(fn func(txn *badger.Txn) error) error {
 	return fn(m.ro)
 }
 
-// dropTxnLocked discards the batch transaction, which holds no writes.
+// dropTxnLocked discards the batch transaction and whatever it holds.
 func (m *metaDB) dropTxnLocked() {
 	if m.txn != nil {
 		m.txn.Discard()
@@ -234,10 +234,7 @@ func (m *metaDB) dropROLocked() {
 
 // commitLocked commits the open batch, if any.
 func (m *metaDB) commitLocked() error {
-	if m.timer != nil {
-		m.timer.Stop()
-		m.timer = nil
-	}
+	m.stopTimerLocked()
 	txn := m.txn
 	if txn == nil {
 		return m.latched
@@ -267,16 +264,19 @@ func (m *metaDB) commitLocked() error {
 	return nil
 }
 
-func (m *metaDB) discardLocked() {
+// stopTimerLocked cancels the pending flush: the batch is being committed
+// or dropped now.
+func (m *metaDB) stopTimerLocked() {
 	if m.timer != nil {
 		m.timer.Stop()
 		m.timer = nil
 	}
-	if m.txn != nil {
-		m.txn.Discard()
-		m.txn = nil
-		m.cur.Store(nil)
-	}
+}
+
+// discardLocked drops the batch's writes and tells the caches.
+func (m *metaDB) discardLocked() {
+	m.stopTimerLocked()
+	m.dropTxnLocked()
 	m.dirty.Store(false)
 	if m.onDiscard != nil {
 		m.onDiscard()
