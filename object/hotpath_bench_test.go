@@ -34,16 +34,7 @@ func BenchmarkCreateSmallFile(b *testing.B) {
 func BenchmarkRandomWrite4K(b *testing.B) {
 	f := committedFile(b, randSize)
 	defer f.Release()
-	const size = randSize
-	rng := rand.New(rand.NewSource(1))
-	p := make([]byte, 4096)
-	b.SetBytes(4096)
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if _, err := f.WriteAt(p, rng.Int63n(size/4096)*4096); err != nil {
-			b.Fatal(err)
-		}
-	}
+	random4K(b, f.WriteAt)
 	if err := f.Commit(); err != nil {
 		b.Fatal(err)
 	}
@@ -53,13 +44,17 @@ func BenchmarkRandomWrite4K(b *testing.B) {
 func BenchmarkRandomRead4K(b *testing.B) {
 	f := committedFile(b, randSize)
 	defer f.Release()
-	const size = randSize
+	random4K(b, f.ReadAt)
+}
+
+// random4K times op on 4 KiB at random aligned offsets of a randSize file.
+func random4K(b *testing.B, op func(p []byte, off int64) (int, error)) {
 	rng := rand.New(rand.NewSource(1))
 	p := make([]byte, 4096)
 	b.SetBytes(4096)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := f.ReadAt(p, rng.Int63n(size/4096)*4096); err != nil {
+		if _, err := op(p, rng.Int63n(randSize/4096)*4096); err != nil {
 			b.Fatal(err)
 		}
 	}
