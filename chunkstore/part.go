@@ -50,6 +50,22 @@ func SealPartTo(dst []byte, c dare.Cipher, oek []byte, id PartID, plaintext []by
 	return sealed, nil
 }
 
+// SealPartPackagesTo is SealPartTo over plaintext given package by package
+// (see dare.EncryptPackagesTo), for callers whose data sits in 64 KiB
+// buffers.
+func SealPartPackagesTo(dst []byte, c dare.Cipher, oek []byte, id PartID, pkgs [][]byte) ([]byte, error) {
+	key, err := partKey(oek, id)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(key[:])
+	sealed, err := dare.EncryptPackagesTo(dst, c, key[:], pkgs)
+	if err != nil {
+		return nil, fmt.Errorf("chunkstore: sealing part %v: %w", id, err)
+	}
+	return sealed, nil
+}
+
 // OpenPart decrypts a whole part. Errors match dare.ErrAuthentication or
 // dare.ErrFormat when the bytes are not part id of this object.
 func OpenPart(oek []byte, id PartID, sealed []byte) ([]byte, error) {

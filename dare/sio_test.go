@@ -189,3 +189,38 @@ func TestEncryptToReusesDirtyBuffer(t *testing.T) {
 		}
 	}
 }
+
+// TestEncryptPackagesSameStream: sealing package-sized pieces gives the
+// same bytes (and so sio's) as sealing their concatenation, and a split
+// that is not package-aligned is refused.
+func TestEncryptPackagesSameStream(t *testing.T) {
+	for _, c := range ciphers {
+		for _, size := range oracleSizes {
+			key, pt := randBytes(t, 32), randBytes(t, size)
+			var nonce [12]byte
+			copy(nonce[:], randBytes(t, 12))
+			var pkgs [][]byte
+			for off := 0; off < size; off += PackageSize {
+				pkgs = append(pkgs, pt[off:min(size, off+PackageSize)])
+			}
+			want, err := encryptWithNonce(nil, c, key, &nonce, pt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := encryptPackagesWithNonce(nil, c, key, &nonce, pkgs)
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("%s/%d: package-wise stream differs (%v)", c, size, err)
+			}
+		}
+	}
+	key := randBytes(t, 32)
+	for _, bad := range [][]int{{PackageSize - 1, 10}, {PackageSize + 1}, {0}, {PackageSize, 0}} {
+		var pkgs [][]byte
+		for _, n := range bad {
+			pkgs = append(pkgs, make([]byte, n))
+		}
+		if _, err := EncryptPackagesTo(nil, AES256GCM, key, pkgs); err == nil {
+			t.Errorf("packages of %v bytes: sealed, want an error", bad)
+		}
+	}
+}

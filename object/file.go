@@ -325,7 +325,11 @@ func (f *File) dirtyChunk(c uint64, ws, we int64) (*dirtyChunk, error) {
 	d := &dirtyChunk{lo: ChunkSize, hi: 0}
 	// Nothing stored shows through a write that covers every valid byte.
 	if d.filled = start >= validEnd || (ws <= start && we >= validEnd); d.filled {
-		d.buf = getChunk()
+		if ws <= start && we >= start+ChunkSize {
+			d.buf = getDirtyChunk() // the write covers every byte: clearing is wasted
+		} else {
+			d.buf = getChunk()
+		}
 	} else {
 		d.buf = getDirtyChunk() // sparse: bytes outside [lo, hi) are never read
 	}
