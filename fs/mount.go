@@ -11,6 +11,7 @@ import (
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 
+	"github.com/ssefs/ssefs/fusebdi"
 	"github.com/ssefs/ssefs/object"
 )
 
@@ -41,6 +42,11 @@ func Mount(l *object.Layer, mnt string, cfg MountConfig) (*fuse.Server, error) {
 			Debug:        cfg.Debug,
 			Options:      []string{"default_permissions"},
 			PanicHandler: panicEIO,
+			// Every read reply is decrypted bytes in memory: splicing from a
+			// file never applies, and go-fuse would still set up a pipe and
+			// write the reply header into it before falling back to writev
+			// (and log an error for every reply over 1 MiB, the pipe's limit).
+			DisableSplice: true,
 			// The daemon clears privileges on write (killpriv_fast.go).
 			ExtraCapabilities: extraCapabilities,
 		},
@@ -62,6 +68,12 @@ func Mount(l *object.Layer, mnt string, cfg MountConfig) (*fuse.Server, error) {
 		return nil, fmt.Errorf("fs: waiting for mount on %s: %w", mnt, err)
 	}
 	l.SetNotifier(root.ms.notify)
+	if os.Geteuid() == 0 {
+		// Sequential readers then send READs of MaxReadAhead, not 128 KiB.
+		if err := fusebdi.SetReadAhead(mnt, opts.MaxReadAhead>>10); err != nil {
+			log.Printf("ssefs: %v", err)
+		}
+	}
 	return srv, nil
 }
 

@@ -55,6 +55,7 @@ type File struct {
 	refs    int
 	base    uint64 // committed version this state started from
 	runs    []Run  // extents: committed ones overlaid with spilled ones
+	runsGen uint64 // bumped whenever runs is replaced (setRuns)
 	size    int64
 	mtime   int64
 	dirty   map[uint64]*dirtyChunk
@@ -72,6 +73,16 @@ type File struct {
 	sealing  bool                     // a sealer goroutine is running
 	spillErr error                    // first background failure, reported by the next write or commit
 	cond     *sync.Cond               // signalled when a batch is installed
+
+	ra readAhead // windows decrypted ahead of a sequential reader (readahead.go)
+}
+
+// setRuns replaces the run list (never modified in place), which
+// invalidates read-ahead windows decrypted from the old one. Callers hold
+// f.mu.
+func (f *File) setRuns(runs []Run) {
+	f.runs = runs
+	f.runsGen++
 }
 
 // OpenFile returns the shared content state of a regular file, loading and
@@ -176,6 +187,7 @@ func (f *File) Release() error {
 	f.mu.Lock()
 	f.dropDirty()
 	f.mu.Unlock()
+	f.dropReadAhead()
 	return errors.Join(err, f.l.retireIfUnlinked(f.ino))
 }
 
@@ -287,11 +299,17 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 		for spanEnd < end && !f.buffered(chunkOf(spanEnd)) {
 			spanEnd = min(end, spanEnd+ChunkSize)
 		}
-		if err := f.readStored(p[pos-off:spanEnd-off], pos); err != nil {
-			return int(pos - off), err
+		for pos < spanEnd { // window by window, so read-ahead can serve it
+			to := min(spanEnd, (pos/raWindow+1)*raWindow)
+			if !f.readAheadFrom(p[pos-off:to-off], pos) {
+				if err := f.readStored(p[pos-off:to-off], pos); err != nil {
+					return int(pos - off), err
+				}
+			}
+			pos = to
 		}
-		pos = spanEnd
 	}
+	f.readAheadAfter(off, end)
 	n := int(end - off)
 	if end == f.size && n < len(p) {
 		return n, io.EOF
@@ -408,7 +426,7 @@ func (f *File) Truncate(size int64) error {
 				}
 			}
 		}
-		f.runs = truncateRuns(f.runs, size)
+		f.setRuns(truncateRuns(f.runs, size))
 	}
 	f.size = size
 	f.mtime = time.Now().UnixNano()

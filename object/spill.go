@@ -300,7 +300,7 @@ func (f *File) mapBatch(b *spillBatch) {
 			}
 		}
 	}
-	f.runs = overlay(f.runs, runs...)
+	f.setRuns(overlay(f.runs, runs...))
 }
 
 // spillAsync hands the dirty chunks to the background sealer. It waits

@@ -183,6 +183,7 @@ func (l *Layer) ForgetKeys() {
 			f.oek.Zero()
 		}
 		f.mu.Unlock()
+		f.dropReadAhead() // no plaintext decrypted ahead outlives the key
 	}
 	for _, f := range files {
 		l.notify(Change{Ino: f.ino})

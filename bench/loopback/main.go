@@ -1,5 +1,5 @@
 // Command loopback is a plain go-fuse passthrough mounted with the same
-// options as ssefs, so `ssefs bench` can show what FUSE itself costs.
+// options (and, as root, the same kernel read-ahead) as ssefs, so `ssefs bench` can show what FUSE itself costs.
 //
 //	loopback ORIGINAL MOUNTPOINT
 //
@@ -20,6 +20,8 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/ssefs/ssefs/fusebdi"
 )
 
 // node is a LoopbackNode whose opens ignore O_DIRECT and hand out files
@@ -88,6 +90,11 @@ func run(orig, mnt string) error {
 	})
 	if err != nil {
 		return err
+	}
+	if os.Geteuid() == 0 { // as ssefs does (fs.Mount)
+		if err := fusebdi.SetReadAhead(mnt, 1<<10); err != nil {
+			fmt.Fprintln(os.Stderr, "loopback:", err)
+		}
 	}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
