@@ -63,7 +63,15 @@ func DecryptAt(key []byte, r io.ReaderAt, encSize int64, p []byte, off int64) (i
 	start := l.encOffset(first)
 	length := l.encOffset(last) + int64(l.payloadLen(last)+Overhead) - start
 	var buf []byte
+	mem, inMemory := r.(Bytes)
 	switch {
+	case inMemory:
+		// Authenticate and decrypt straight from the caller's bytes, which
+		// must stay untouched: edge packages decrypt into scratch space.
+		if int64(len(mem)) < start+length {
+			return 0, fmt.Errorf("%w: stream shorter than its size (%d of %d bytes)", ErrAuthentication, len(mem), start+length)
+		}
+		buf = mem[start : start+length]
 	case length <= readBufPackages*packageLen:
 		bp := readBufPool.Get().(*[]byte)
 		defer readBufPool.Put(bp)
@@ -77,8 +85,10 @@ func DecryptAt(key []byte, r io.ReaderAt, encSize int64, p []byte, off int64) (i
 	default:
 		buf = make([]byte, length)
 	}
-	if err := readFull(r, buf, start); err != nil {
-		return 0, err
+	if !inMemory {
+		if err := readFull(r, buf, start); err != nil {
+			return 0, err
+		}
 	}
 
 	ref := header(buf[:HeaderSize])
@@ -99,10 +109,16 @@ func DecryptAt(key []byte, r io.ReaderAt, encSize int64, p []byte, off int64) (i
 	}
 
 	err = forRanges(ref.Cipher(), key, last-first+1, func(aead cipher.AEAD, lo, hi int64) error {
+		var scratch []byte // edge packages of an in-memory stream
+		if inMemory {
+			sp := scratchPool.Get().(*[]byte)
+			defer scratchPool.Put(sp)
+			scratch = *sp
+		}
 		for j := lo; j < hi; j++ {
 			i := first + j
 			pkg := buf[l.encOffset(i)-start:][:l.payloadLen(i)+Overhead]
-			if err := openInto(aead, p, off, end, pkg, i); err != nil {
+			if err := openInto(aead, p, off, end, pkg, i, scratch); err != nil {
 				return err
 			}
 		}
@@ -125,22 +141,54 @@ func DecryptAt(key []byte, r io.ReaderAt, encSize int64, p []byte, off int64) (i
 // openInto authenticates package i and copies the part of its plaintext
 // inside [off, end) to p (which starts at plaintext offset off). A package
 // wholly inside the range decrypts straight into p; an edge package
-// decrypts in place and is copied.
-func openInto(aead cipher.AEAD, p []byte, off, end int64, pkg []byte, i int64) error {
+// decrypts in place, or into scratch when it is not nil, and is copied.
+func openInto(aead cipher.AEAD, p []byte, off, end int64, pkg []byte, i int64, scratch []byte) error {
 	pStart := i * PackageSize
 	pEnd := pStart + int64(len(pkg)-Overhead)
 	if pStart >= off && pEnd <= end {
 		return openPackage(aead, p[pStart-off:pStart-off], pkg, i)
 	}
-	if err := openPackage(aead, pkg[HeaderSize:HeaderSize], pkg, i); err != nil {
+	plain := pkg[HeaderSize:]
+	if scratch != nil {
+		plain = scratch
+	}
+	if err := openPackage(aead, plain[:0], pkg, i); err != nil {
 		return err
 	}
 	lo, hi := max(pStart, off), min(pEnd, end)
 	if lo < hi {
-		copy(p[lo-off:hi-off], pkg[HeaderSize+(lo-pStart):])
+		copy(p[lo-off:hi-off], plain[lo-pStart:])
 	}
 	return nil
 }
+
+// Bytes is a sealed stream held in memory (an inline part). DecryptAt
+// authenticates and decrypts straight from it, leaving it unchanged,
+// instead of first copying the packages it needs into a read buffer as it
+// does for any other io.ReaderAt (a part file, read with pread).
+type Bytes []byte
+
+// ReadAt implements io.ReaderAt.
+func (b Bytes) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("dare: Bytes.ReadAt: negative offset %d", off)
+	}
+	if off >= int64(len(b)) {
+		return 0, io.EOF
+	}
+	n := copy(p, b[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// scratchPool holds the plaintext of one package, for edge packages of
+// in-memory streams.
+var scratchPool = sync.Pool{New: func() any {
+	b := make([]byte, PackageSize)
+	return &b
+}}
 
 // readFull reads len(buf) bytes at off. Missing bytes mean the stream is
 // shorter than its recorded size, i.e. truncated: ErrAuthentication.

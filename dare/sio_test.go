@@ -93,16 +93,22 @@ func TestSioToOurs(t *testing.T) {
 				if !bytes.Equal(got, pt) {
 					t.Fatal("Decrypt: plaintext differs")
 				}
+				sealed := bytes.Clone(ct)
 				for _, rg := range readRanges(size) {
-					p := make([]byte, rg[1])
-					n, err := DecryptAt(key, bytes.NewReader(ct), int64(len(ct)), p, int64(rg[0]))
-					want := pt[min(rg[0], size):min(rg[0]+rg[1], size)]
-					if n != len(want) || !bytes.Equal(p[:n], want) {
-						t.Fatalf("DecryptAt(off %d, len %d) = %d bytes, want %d (err %v)", rg[0], rg[1], n, len(want), err)
+					for kind, r := range readersOf(ct) {
+						p := make([]byte, rg[1])
+						n, err := DecryptAt(key, r, int64(len(ct)), p, int64(rg[0]))
+						want := pt[min(rg[0], size):min(rg[0]+rg[1], size)]
+						if n != len(want) || !bytes.Equal(p[:n], want) {
+							t.Fatalf("DecryptAt(off %d, len %d, %s) = %d bytes, want %d (err %v)", rg[0], rg[1], kind, n, len(want), err)
+						}
+						if wantEOF := rg[0]+rg[1] > size; wantEOF != (err == io.EOF) || (!wantEOF && err != nil) {
+							t.Fatalf("DecryptAt(off %d, len %d, %s): err %v", rg[0], rg[1], kind, err)
+						}
 					}
-					if wantEOF := rg[0]+rg[1] > size; wantEOF != (err == io.EOF) || (!wantEOF && err != nil) {
-						t.Fatalf("DecryptAt(off %d, len %d): err %v", rg[0], rg[1], err)
-					}
+				}
+				if !bytes.Equal(ct, sealed) {
+					t.Fatal("DecryptAt changed an in-memory stream")
 				}
 			})
 		}

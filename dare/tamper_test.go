@@ -25,8 +25,37 @@ func mustReject(t *testing.T, what string, key, ct []byte) {
 		plain = int64(len(ct)) // impossible size: any read must fail
 	}
 	p := make([]byte, plain+1)
-	if n, err := DecryptAt(key, bytes.NewReader(ct), int64(len(ct)), p, 0); !rejected(err) {
-		t.Errorf("%s: DecryptAt(whole) = %d, %v; want rejection", what, n, err)
+	for kind, r := range readersOf(ct) {
+		if n, err := DecryptAt(key, r, int64(len(ct)), p, 0); !rejected(err) {
+			t.Errorf("%s: DecryptAt(whole, %s) = %d, %v; want rejection", what, kind, n, err)
+		}
+	}
+	mustBeUnchanged(t, what, ct)
+}
+
+// readersOf returns ct behind both kinds of reader DecryptAt handles: a
+// generic io.ReaderAt (copied into a read buffer, as part files are) and
+// an in-memory stream (decrypted where it lies, as inline parts are).
+func readersOf(ct []byte) map[string]io.ReaderAt {
+	return map[string]io.ReaderAt{"pread": bytes.NewReader(ct), "in-memory": Bytes(ct)}
+}
+
+// mustBeUnchanged checks that decrypting ct as an in-memory stream,
+// whatever the outcome, left its bytes as they were.
+func mustBeUnchanged(t *testing.T, what string, ct []byte) {
+	t.Helper()
+	before := bytes.Clone(ct)
+	plain, err := DecryptedSize(int64(len(ct)))
+	if err != nil {
+		return
+	}
+	for _, rg := range [][2]int64{{0, plain}, {1, plain/2 + 1}, {plain / 3, 70000}} {
+		if rg[1] > 0 {
+			DecryptAt(make([]byte, 32), Bytes(ct), int64(len(ct)), make([]byte, rg[1]), rg[0])
+		}
+	}
+	if !bytes.Equal(ct, before) {
+		t.Errorf("%s: DecryptAt changed the in-memory stream", what)
 	}
 }
 
@@ -34,13 +63,15 @@ func mustReject(t *testing.T, what string, key, ct []byte) {
 // recorded size is encSize but the reader holds ct.
 func mustRejectRange(t *testing.T, what string, key, ct []byte, encSize int64, off, n int) {
 	t.Helper()
-	p := make([]byte, n)
-	got, err := DecryptAt(key, bytes.NewReader(ct), encSize, p, int64(off))
-	if !rejected(err) {
-		t.Errorf("%s: DecryptAt(%d, %d) = %d, %v; want rejection", what, off, n, got, err)
-	}
-	if !bytes.Equal(p, make([]byte, n)) {
-		t.Errorf("%s: DecryptAt left plaintext in p after an error", what)
+	for kind, r := range readersOf(ct) {
+		p := make([]byte, n)
+		got, err := DecryptAt(key, r, encSize, p, int64(off))
+		if !rejected(err) {
+			t.Errorf("%s: DecryptAt(%d, %d, %s) = %d, %v; want rejection", what, off, n, kind, got, err)
+		}
+		if !bytes.Equal(p, make([]byte, n)) {
+			t.Errorf("%s: DecryptAt (%s) left plaintext in p after an error", what, kind)
+		}
 	}
 }
 

@@ -1,7 +1,6 @@
 package object
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -213,7 +212,7 @@ func (f *File) partReader(r Run, inline map[uint64][]byte) (io.ReaderAt, error) 
 		return dirPart{f.l.st.Parts, chunkstore.PartID(r.Part)}, nil
 	}
 	if b, ok := inline[r.Part]; ok {
-		return bytes.NewReader(b), nil
+		return dare.Bytes(b), nil
 	}
 	var b []byte
 	err := f.l.db.View(func(txn *badger.Txn) error {
@@ -227,7 +226,7 @@ func (f *File) partReader(r Run, inline map[uint64][]byte) (io.ReaderAt, error) 
 	if err != nil {
 		return nil, err
 	}
-	return bytes.NewReader(b), nil
+	return dare.Bytes(b), nil
 }
 
 type dirPart struct {
