@@ -11,14 +11,14 @@ import (
 )
 
 // TestSequentialReadThroughMount: as root the mount raises the kernel's
-// read-ahead to 1 MiB, and a cold sequential read (daemon read-ahead
+// read-ahead to 512 KiB, and a cold sequential read (daemon read-ahead
 // windows, part prefetch) returns exactly what was written, also while
 // another descriptor overwrites bytes just ahead of the reader.
 func TestSequentialReadThroughMount(t *testing.T) {
 	m := newTestMount(t)
 	if os.Geteuid() == 0 {
-		if kib, err := fusebdi.ReadAhead(m.mnt); err != nil || kib != 1024 {
-			t.Fatalf("kernel read-ahead of the mount: %d KiB (%v), want 1024", kib, err)
+		if kib, err := fusebdi.ReadAhead(m.mnt); err != nil || kib != KernelReadAheadKiB {
+			t.Fatalf("kernel read-ahead of the mount: %d KiB (%v), want %d", kib, err, KernelReadAheadKiB)
 		}
 	}
 	rng := rand.New(rand.NewSource(3))

@@ -92,7 +92,7 @@ func run(orig, mnt string) error {
 		return err
 	}
 	if os.Geteuid() == 0 { // as ssefs does (fs.Mount)
-		if err := fusebdi.SetReadAhead(mnt, 1<<10); err != nil {
+		if err := fusebdi.SetReadAhead(mnt, 512); err != nil { // fs.KernelReadAheadKiB
 			fmt.Fprintln(os.Stderr, "loopback:", err)
 		}
 	}
