@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"strings"
@@ -172,6 +173,9 @@ func serveMount(env *cliEnv, dir, mnt string, mk keyring.MasterKey, mo mountOpts
 			defer func() { pprof.StopCPUProfile(); pf.Close() }()
 		}
 	}
+	if path := os.Getenv("SSEFS_HEAPPROFILE"); path != "" {
+		defer watchHeapPeak(path)()
+	}
 	st, err := store.Open(dir, mk)
 	mk.Zero()
 	if errors.Is(err, keyring.ErrWrongMasterKey) {
@@ -263,4 +267,35 @@ func limitMemory() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(50)
 	}
+}
+
+// watchHeapPeak writes a heap profile to path whenever the heap in use
+// reaches a new peak (checked twice a second), so the profile left behind
+// shows what the daemon held at its largest; for finding what makes the
+// daemon's memory grow. The returned func stops the watch.
+func watchHeapPeak(path string) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		var peak uint64
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse <= peak {
+				continue
+			}
+			peak = ms.HeapInuse
+			if f, err := os.Create(path); err == nil {
+				pprof.WriteHeapProfile(f)
+				f.Close()
+			}
+		}
+	}()
+	return func() { close(done) }
 }
