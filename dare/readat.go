@@ -17,6 +17,15 @@ var readBufPool = sync.Pool{New: func() any {
 	return &b
 }}
 
+// midReadPackages bounds the reads served from midReadPool: 1 MiB (a
+// read-ahead window, a FUSE read) starting mid-package.
+const midReadPackages = 17
+
+var midReadPool = sync.Pool{New: func() any {
+	b := make([]byte, midReadPackages*packageLen)
+	return &b
+}}
+
 // bigReadPackages bounds the reads served from bigReadPool: a whole part.
 const bigReadPackages = 64
 
@@ -76,8 +85,14 @@ func DecryptAt(key []byte, r io.ReaderAt, encSize int64, p []byte, off int64) (i
 		bp := readBufPool.Get().(*[]byte)
 		defer readBufPool.Put(bp)
 		buf = (*bp)[:length]
+	case length <= midReadPackages*packageLen:
+		// Reads of up to 1 MiB take a buffer of their size class, not a
+		// whole part's 4 MiB.
+		bp := midReadPool.Get().(*[]byte)
+		defer midReadPool.Put(bp)
+		buf = (*bp)[:length]
 	case length <= bigReadPackages*packageLen:
-		// Sequential reads of 128 KiB–4 MiB: recycle instead of allocating
+		// Reads of up to 4 MiB: recycle instead of allocating
 		// (and clearing) a buffer the size of the read every time.
 		bp := bigReadPool.Get().(*[]byte)
 		defer bigReadPool.Put(bp)
