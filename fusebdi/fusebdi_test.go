@@ -1,0 +1,36 @@
+package fusebdi
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// The round trip through a real FUSE mount is fs.TestSequentialReadThroughMount;
+// these check the lookup of a filesystem's bdi without changing any setting.
+
+func TestReadAheadOfMissingPath(t *testing.T) {
+	if _, err := ReadAhead(filepath.Join(t.TempDir(), "absent")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("ReadAhead of a missing path: %v, want ErrNotExist", err)
+	}
+	if err := SetReadAhead(filepath.Join(t.TempDir(), "absent"), 512); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("SetReadAhead of a missing path: %v, want ErrNotExist", err)
+	}
+}
+
+func TestReadAheadMatchesSysfs(t *testing.T) {
+	dir := t.TempDir()
+	p, err := readAheadFile(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("the filesystem of %s has no bdi in sysfs (%v)", dir, err)
+	}
+	kib, err := ReadAhead(dir)
+	if err != nil || kib < 0 {
+		t.Fatalf("ReadAhead(%s) = %d, %v", dir, kib, err)
+	}
+}
