@@ -38,28 +38,24 @@ func SealPart(c dare.Cipher, oek []byte, id PartID, plaintext []byte) ([]byte, e
 // SealPartTo is SealPart writing into dst when it is large enough, for
 // callers that recycle buffers of parts already written out.
 func SealPartTo(dst []byte, c dare.Cipher, oek []byte, id PartID, plaintext []byte) ([]byte, error) {
-	key, err := partKey(oek, id)
-	if err != nil {
-		return nil, err
-	}
-	defer clear(key[:])
-	sealed, err := dare.EncryptTo(dst, c, key[:], plaintext)
-	if err != nil {
-		return nil, fmt.Errorf("chunkstore: sealing part %v: %w", id, err)
-	}
-	return sealed, nil
+	return sealPart(oek, id, func(key []byte) ([]byte, error) { return dare.EncryptTo(dst, c, key, plaintext) })
 }
 
 // SealPartPackagesTo is SealPartTo over plaintext given package by package
 // (see dare.EncryptPackagesTo), for callers whose data sits in 64 KiB
 // buffers.
 func SealPartPackagesTo(dst []byte, c dare.Cipher, oek []byte, id PartID, pkgs [][]byte) ([]byte, error) {
+	return sealPart(oek, id, func(key []byte) ([]byte, error) { return dare.EncryptPackagesTo(dst, c, key, pkgs) })
+}
+
+// sealPart runs seal under part id's key, which it clears afterwards.
+func sealPart(oek []byte, id PartID, seal func(key []byte) ([]byte, error)) ([]byte, error) {
 	key, err := partKey(oek, id)
 	if err != nil {
 		return nil, err
 	}
 	defer clear(key[:])
-	sealed, err := dare.EncryptPackagesTo(dst, c, key[:], pkgs)
+	sealed, err := seal(key[:])
 	if err != nil {
 		return nil, fmt.Errorf("chunkstore: sealing part %v: %w", id, err)
 	}
