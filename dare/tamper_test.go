@@ -30,7 +30,7 @@ func mustReject(t *testing.T, what string, key, ct []byte) {
 			t.Errorf("%s: DecryptAt(whole, %s) = %d, %v; want rejection", what, kind, n, err)
 		}
 	}
-	mustBeUnchanged(t, what, ct)
+	mustBeUnchanged(t, what, key, ct)
 }
 
 // readersOf returns ct behind both kinds of reader DecryptAt handles: a
@@ -42,7 +42,7 @@ func readersOf(ct []byte) map[string]io.ReaderAt {
 
 // mustBeUnchanged checks that decrypting ct as an in-memory stream,
 // whatever the outcome, left its bytes as they were.
-func mustBeUnchanged(t *testing.T, what string, ct []byte) {
+func mustBeUnchanged(t *testing.T, what string, key, ct []byte) {
 	t.Helper()
 	before := bytes.Clone(ct)
 	plain, err := DecryptedSize(int64(len(ct)))
@@ -51,7 +51,7 @@ func mustBeUnchanged(t *testing.T, what string, ct []byte) {
 	}
 	for _, rg := range [][2]int64{{0, plain}, {1, plain/2 + 1}, {plain / 3, 70000}} {
 		if rg[1] > 0 {
-			DecryptAt(make([]byte, 32), Bytes(ct), int64(len(ct)), make([]byte, rg[1]), rg[0])
+			DecryptAt(key, Bytes(ct), int64(len(ct)), make([]byte, rg[1]), rg[0])
 		}
 	}
 	if !bytes.Equal(ct, before) {

@@ -22,12 +22,6 @@ type MountConfig struct {
 	Options    []string // extra -o options
 }
 
-// KernelReadAheadKiB is the kernel read-ahead a mount by root gets: as fast
-// for ssefs as 1 MiB (cold 1 GiB dd: 840–890 vs 830–835 MB/s), and the
-// largest whose spliced READ replies still fit a default 1 MiB pipe, so the
-// bench's loopback, which uses the same, keeps its zero-copy path.
-const KernelReadAheadKiB = 512
-
 // Mount mounts the object layer l on mnt and returns once the kernel has
 // answered the first request, so the mount is usable when Mount returns.
 func Mount(l *object.Layer, mnt string, cfg MountConfig) (*fuse.Server, error) {
@@ -76,7 +70,7 @@ func Mount(l *object.Layer, mnt string, cfg MountConfig) (*fuse.Server, error) {
 	l.SetNotifier(root.ms.notify)
 	if os.Geteuid() == 0 {
 		// Sequential readers then send READs of 512 KiB, not 128 KiB.
-		if err := fusebdi.SetReadAhead(mnt, KernelReadAheadKiB); err != nil {
+		if err := fusebdi.SetReadAhead(mnt, fusebdi.ReadAheadKiB); err != nil {
 			log.Printf("ssefs: %v", err)
 		}
 	}

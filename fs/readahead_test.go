@@ -17,8 +17,8 @@ import (
 func TestSequentialReadThroughMount(t *testing.T) {
 	m := newTestMount(t)
 	if os.Geteuid() == 0 {
-		if kib, err := fusebdi.ReadAhead(m.mnt); err != nil || kib != KernelReadAheadKiB {
-			t.Fatalf("kernel read-ahead of the mount: %d KiB (%v), want %d", kib, err, KernelReadAheadKiB)
+		if kib, err := fusebdi.ReadAhead(m.mnt); err != nil || kib != fusebdi.ReadAheadKiB {
+			t.Fatalf("kernel read-ahead of the mount: %d KiB (%v), want %d", kib, err, fusebdi.ReadAheadKiB)
 		}
 	}
 	rng := rand.New(rand.NewSource(3))

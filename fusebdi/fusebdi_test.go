@@ -3,7 +3,6 @@ package fusebdi
 import (
 	"errors"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"testing"
 )
@@ -17,20 +16,5 @@ func TestReadAheadOfMissingPath(t *testing.T) {
 	}
 	if err := SetReadAhead(filepath.Join(t.TempDir(), "absent"), 512); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("SetReadAhead of a missing path: %v, want ErrNotExist", err)
-	}
-}
-
-func TestReadAheadMatchesSysfs(t *testing.T) {
-	dir := t.TempDir()
-	p, err := readAheadFile(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("the filesystem of %s has no bdi in sysfs (%v)", dir, err)
-	}
-	kib, err := ReadAhead(dir)
-	if err != nil || kib < 0 {
-		t.Fatalf("ReadAhead(%s) = %d, %v", dir, kib, err)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"sync"
 
 	"github.com/ssefs/ssefs/chunkstore"
-
 	"github.com/ssefs/ssefs/keyring"
 )
 
@@ -25,7 +24,7 @@ import (
 const (
 	// raWindow is the plaintext one window holds, aligned in the file.
 	raWindow = 1 << 20
-	// raAhead is how many windows past the one being read are decrypted.
+	// raAhead is how many windows past the one a read ends in are decrypted.
 	raAhead = 2
 	// raMinRead is the smallest read that counts as sequential: the kernel
 	// reads ahead in requests of at least 128 KiB; smaller reads are random
@@ -42,7 +41,7 @@ const (
 
 var raPool = sync.Pool{New: func() any { b := make([]byte, raWindow); return &b }}
 
-// raWin is one window: plaintext [off, off+len(buf)) of the runs of
+// raWin is one window: plaintext [off, off+n) of the runs of
 // generation runsGen under key generation gen, ready once done is closed.
 type raWin struct {
 	off     int64
@@ -111,13 +110,14 @@ func (f *File) readAheadAfter(off, end int64) {
 	if f.ra.wins == nil {
 		f.ra.wins = map[int64]*raWin{}
 	}
-	cur := off / raWindow
 	for k, w := range f.ra.wins { // behind the reader, or stale
-		if k < cur || w.runsGen != f.runsGen || w.gen != f.gen {
+		if k < off/raWindow || w.runsGen != f.runsGen || w.gen != f.gen {
 			f.dropWinLocked(k, w)
 		}
 	}
-	for k := cur; k <= (end-1)/raWindow+raAhead && k*raWindow < f.size; k++ {
+	// From the window holding the next byte: what this read covered is
+	// already in the kernel's hands.
+	for k := end / raWindow; k <= (end-1)/raWindow+raAhead && k*raWindow < f.size; k++ {
 		if _, ok := f.ra.wins[k]; ok {
 			continue
 		}

@@ -11,8 +11,10 @@ import (
 	"github.com/ssefs/ssefs/keyring"
 )
 
-// maxQueued bounds the batches waiting to be sealed: a writer that gets
-// further ahead waits, which bounds memory at about (maxQueued+1)·maxDirty.
+// maxQueued bounds the batches (of up to 4 MiB each) taken and not yet
+// installed: a writer that gets further ahead waits, which bounds a file's
+// write memory at about maxQueued+2 batches of plaintext, maxDirty, and the
+// sealed buffers of the batches being written (about 40 MiB).
 const maxQueued = 4
 
 // sealPool recycles the buffers of sealed parts once they are written to a

@@ -188,7 +188,8 @@ func openDB(path string, metaKey []byte) (*badger.DB, error) {
 		WithNumLevelZeroTables(4).
 		WithNumLevelZeroTablesStall(8).
 		// Inline parts (sealed small files) bigger than this go to the
-		// value log, which is never compacted, instead of the LSM tree:
+		// value log, which LSM compactions never rewrite (only gc's
+		// value-log GC does), instead of the LSM tree:
 		// with the 4 KiB of before, a store holding a few hundred MiB of
 		// small files had compactions rewriting them that took both cores
 		// and 100+ MiB for table builders, tripling a tree walk's time.

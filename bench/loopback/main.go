@@ -1,5 +1,6 @@
 // Command loopback is a plain go-fuse passthrough mounted with the same
-// options (and, as root, the same kernel read-ahead) as ssefs, so `ssefs bench` can show what FUSE itself costs.
+// options (and, as root, the same kernel read-ahead) as ssefs, so `ssefs
+// bench` can show what FUSE itself costs.
 //
 //	loopback ORIGINAL MOUNTPOINT
 //
@@ -92,7 +93,7 @@ func run(orig, mnt string) error {
 		return err
 	}
 	if os.Geteuid() == 0 { // as ssefs does (fs.Mount)
-		if err := fusebdi.SetReadAhead(mnt, 512); err != nil { // fs.KernelReadAheadKiB
+		if err := fusebdi.SetReadAhead(mnt, fusebdi.ReadAheadKiB); err != nil {
 			fmt.Fprintln(os.Stderr, "loopback:", err)
 		}
 	}
