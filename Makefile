@@ -35,7 +35,9 @@ race: deps
 	$(GO) test -count=1 -race -timeout 20m ./dare/... ./chunkstore/... ./keyring/... ./object/... ./fs/...
 
 lint:
+	./scripts/deps.sh lint
 	$(GO) vet $(PKGS)
+	PATH="$$PATH:$$($(GO) env GOPATH)/bin" staticcheck $(PKGS)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 
 bench-deps:

@@ -16,3 +16,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 command -v go >/dev/null || { echo "deps: Go is required (https://go.dev/dl); none found on PATH" >&2; exit 1; }
 go mod download
+# Lint tools, pinned: `make lint` runs them.
+if [ "${1:-}" = "lint" ]; then
+  command -v staticcheck >/dev/null || [ -x "$(go env GOPATH)/bin/staticcheck" ] ||
+    go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+fi

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 
 	"golang.org/x/term"
 
@@ -108,5 +107,3 @@ func (k *keySource) openStore(dir string) (*store.Store, error) {
 	}
 	return st, err
 }
-
-func trimNL(s string) string { return strings.TrimRight(s, "\r\n") }
