@@ -117,6 +117,9 @@ func (l *Layer) OpenFile(ino Ino) (*File, error) {
 	f := &File{l: l, ino: ino, oek: oek, gen: g, refs: 1, dirty: map[uint64]*dirtyChunk{}, inline: map[uint64][]byte{}, mtime: n.Mtime}
 	if n.Version != 0 {
 		v, err := l.loadVersion(n, n.Version, oek)
+		if errors.Is(err, ErrNotFound) { // the inode names it: missing data, not "no such file"
+			err = fmt.Errorf("%w: current version record missing: %w", ErrCorrupt, err)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -156,11 +159,8 @@ func (l *Layer) loadVersion(n *Inode, id uint64, oek keyring.ObjectKey) (*Versio
 	if err != nil {
 		return nil, err
 	}
-	if v.Deleted() {
-		return &v, nil
-	}
-	if !v.Verify(oek[:], n.Ino) {
-		return nil, fmt.Errorf("object %d version %d: %w", n.Ino, id, ErrCorrupt)
+	if err := v.authenticate(oek[:], n.Ino, id); err != nil {
+		return nil, err
 	}
 	return &v, nil
 }
