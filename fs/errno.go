@@ -67,6 +67,16 @@ func toErrno(ctx context.Context, op string, err error) syscall.Errno {
 	if err == nil {
 		return 0
 	}
+	// A key that does not open an object's sealed key wraps the DARE
+	// failure of that unseal: it is the key's answer (EACCES, as before),
+	// not lost data. Only a customer's own wrong key goes unlogged.
+	if errors.Is(err, object.ErrWrongCustomerKey) {
+		return syscall.EACCES
+	}
+	if errors.Is(err, keyring.ErrUnseal) {
+		log.Printf("ssefs: %s: object key does not unseal (wrong key or tampered key record): %v", op, err)
+		return syscall.EACCES
+	}
 	for _, e := range integrityErrors {
 		if errors.Is(err, e) {
 			log.Printf("ssefs: %s: INTEGRITY FAILURE (missing, tampered or corrupt data): %v", op, err)
