@@ -62,7 +62,7 @@ func BenchmarkDirReadPartAt(b *testing.B) {
 	p := make([]byte, 128<<10)
 	b.SetBytes(int64(len(p)))
 	for b.Loop() {
-		if _, err := ReadPartAt(oek, 1, d.Reader(1), int64(len(sealed)), p, 1<<20); err != nil {
+		if _, err := ReadPartAt(oek, 1, d.Reader(1, int64(len(sealed))), int64(len(sealed)), p, 1<<20); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -115,19 +115,25 @@ func (d *Dir) Write(id PartID, sealed []byte) error {
 }
 
 // ReadAt reads raw sealed bytes of a part, with io.ReaderAt semantics,
-// through a small cache of open descriptors.
+// through a small cache of open descriptors. It does not check the part's
+// size; readers of content use Reader, which does.
 func (d *Dir) ReadAt(id PartID, p []byte, off int64) (int, error) {
-	e, err := d.fds.get(id, func() (*os.File, error) {
-		f, err := os.Open(d.path(id))
-		if err != nil {
-			return nil, d.notFound(id, err)
-		}
-		return f, nil
-	})
+	return d.readAt(id, -1, p, off)
+}
+
+// readAt is ReadAt that first checks, when encSize ≥ 0, that the part file
+// holds exactly encSize bytes (ErrPartSize otherwise). The size comes from
+// the fstat at open, kept in the fd cache, so the check costs nothing per
+// read.
+func (d *Dir) readAt(id PartID, encSize int64, p []byte, off int64) (int, error) {
+	e, err := d.fds.get(id, func() (*os.File, int64, error) { return d.open(id) })
 	if err != nil {
 		return 0, err
 	}
 	defer d.fds.release(e)
+	if encSize >= 0 && e.size != encSize {
+		return 0, fmt.Errorf("%w: part %v holds %d bytes, its record says %d", ErrPartSize, id, e.size, encSize)
+	}
 	n, err := e.f.ReadAt(p, off)
 	if err != nil && err != io.EOF {
 		err = fmt.Errorf("chunkstore: reading part %v: %w", id, err)
@@ -135,12 +141,26 @@ func (d *Dir) ReadAt(id PartID, p []byte, off int64) (int, error) {
 	return n, err
 }
 
+// open opens part id's file read-only and returns its size.
+func (d *Dir) open(id PartID) (*os.File, int64, error) {
+	f, err := os.Open(d.path(id))
+	if err != nil {
+		return nil, 0, d.notFound(id, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, fmt.Errorf("chunkstore: part %v: %w", id, err)
+	}
+	return f, st.Size(), nil
+}
+
 // Prefetch asks the kernel to start reading a whole part into the page
 // cache in the background (posix_fadvise WILLNEED), so a sequential reader
 // that will need it soon finds it there: one large read of the part
 // instead of a read per request. It is only advice; errors are ignored.
 func (d *Dir) Prefetch(id PartID) {
-	e, err := d.fds.get(id, func() (*os.File, error) { return os.Open(d.path(id)) })
+	e, err := d.fds.get(id, func() (*os.File, int64, error) { return d.open(id) })
 	if err != nil {
 		return
 	}
@@ -148,15 +168,25 @@ func (d *Dir) Prefetch(id PartID) {
 	fadviseWillNeed(e.f)
 }
 
-// Reader adapts one part to io.ReaderAt, e.g. for ReadPartAt.
-func (d *Dir) Reader(id PartID) io.ReaderAt { return partReader{d, id} }
-
-type partReader struct {
-	d  *Dir
-	id PartID
+// Reader adapts one part to io.ReaderAt, e.g. for ReadPartAt. encSize is
+// the sealed size the part's record promises (dare.EncryptedSize of its
+// plaintext length): a file of any other size (appended to, cut short,
+// another part copied over it) fails every read with ErrPartSize, since
+// DARE alone never reads past the size it is given and would not notice
+// bytes appended after the final package.
+func (d *Dir) Reader(id PartID, encSize int64) io.ReaderAt {
+	return partReader{d, id, max(encSize, 0)}
 }
 
-func (r partReader) ReadAt(p []byte, off int64) (int, error) { return r.d.ReadAt(r.id, p, off) }
+type partReader struct {
+	d       *Dir
+	id      PartID
+	encSize int64
+}
+
+func (r partReader) ReadAt(p []byte, off int64) (int, error) {
+	return r.d.readAt(r.id, r.encSize, p, off)
+}
 
 // Size is the sealed size of a part.
 func (d *Dir) Size(id PartID) (int64, error) {

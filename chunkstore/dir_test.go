@@ -220,7 +220,7 @@ func TestReplayAndSplice(t *testing.T) {
 			t.Errorf("%v: replayed part A as B: %v", c, err)
 		}
 		p := make([]byte, 10)
-		if _, err := ReadPartAt(oek, 2, d.Reader(2), int64(len(a)), p, 500); !errors.Is(err, dare.ErrAuthentication) {
+		if _, err := ReadPartAt(oek, 2, d.Reader(2, int64(len(a))), int64(len(a)), p, 500); !errors.Is(err, dare.ErrAuthentication) {
 			t.Errorf("%v: ReadPartAt of replayed part: %v", c, err)
 		}
 		// Splice from another object: same id, other OEK.

@@ -7,6 +7,12 @@ var (
 	// fs.ErrNotExist.
 	ErrPartNotFound = errors.New("chunkstore: part not found")
 
+	// ErrPartSize reports a part file whose size is not the sealed size its
+	// record promises: bytes were appended to it, or it was cut short, or
+	// another part's file was copied over it. Like ErrPartNotFound it means
+	// missing or tampered data, never a part that may be read anyway.
+	ErrPartSize = errors.New("chunkstore: part file size does not match its record")
+
 	// ErrPartExists reports a Write to an id that already has a file; part
 	// files are never rewritten. The error also matches fs.ErrExist.
 	ErrPartExists = errors.New("chunkstore: part already exists")

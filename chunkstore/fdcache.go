@@ -15,6 +15,7 @@ const fdCacheSize = 64
 type fdEntry struct {
 	id   PartID
 	f    *os.File
+	size int64 // the file's size when opened; part files are never rewritten
 	refs int
 	dead bool
 	elem *list.Element
@@ -34,9 +35,9 @@ func newFDCache(max int) *fdCache {
 	return &fdCache{max: max, byID: make(map[PartID]*fdEntry)}
 }
 
-// get returns an entry for id with a reference held, opening the file with
-// open on a miss. The caller must release it.
-func (c *fdCache) get(id PartID, open func() (*os.File, error)) (*fdEntry, error) {
+// get returns an entry for id with a reference held, opening the file (and
+// learning its size) with open on a miss. The caller must release it.
+func (c *fdCache) get(id PartID, open func() (*os.File, int64, error)) (*fdEntry, error) {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -51,7 +52,7 @@ func (c *fdCache) get(id PartID, open func() (*os.File, error)) (*fdEntry, error
 	epoch := c.removes
 	c.mu.Unlock()
 
-	f, err := open()
+	f, size, err := open()
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +69,7 @@ func (c *fdCache) get(id PartID, open func() (*os.File, error)) (*fdEntry, error
 		c.lru.MoveToFront(e.elem)
 		return e, nil
 	}
-	e := &fdEntry{id: id, f: f, refs: 1}
+	e := &fdEntry{id: id, f: f, size: size, refs: 1}
 	if c.removes != epoch {
 		// A Remove ran while we opened: this fd may name an unlinked
 		// file, so use it once and never cache it.

@@ -135,7 +135,7 @@ func TestPartsThroughDir(t *testing.T) {
 		}
 		for _, rg := range [][2]int{{0, 10}, {dare.PackageSize - 3, 10}, {2*dare.PackageSize + 1, dare.PackageSize + 16}, {len(pt) - 5, 100}} {
 			p := make([]byte, rg[1])
-			n, err := ReadPartAt(oek, id, d.Reader(id), size, p, int64(rg[0]))
+			n, err := ReadPartAt(oek, id, d.Reader(id, size), size, p, int64(rg[0]))
 			want := pt[rg[0]:min(rg[0]+rg[1], len(pt))]
 			if n != len(want) || !bytes.Equal(p[:n], want) || (err != nil && err != io.EOF) {
 				t.Errorf("%v: ReadPartAt(%d, %d) = %d, %v", c, rg[0], rg[1], n, err)

@@ -117,6 +117,9 @@ func (l *Layer) OpenFile(ino Ino) (*File, error) {
 	f := &File{l: l, ino: ino, oek: oek, gen: g, refs: 1, dirty: map[uint64]*dirtyChunk{}, inline: map[uint64][]byte{}, mtime: n.Mtime}
 	if n.Version != 0 {
 		v, err := l.loadVersion(n, n.Version, oek)
+		if errors.Is(err, ErrNotFound) { // the inode names it: missing data, not "no such file"
+			err = fmt.Errorf("%w: current version record missing: %w", ErrCorrupt, err)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -156,11 +159,8 @@ func (l *Layer) loadVersion(n *Inode, id uint64, oek keyring.ObjectKey) (*Versio
 	if err != nil {
 		return nil, err
 	}
-	if v.Deleted() {
-		return &v, nil
-	}
-	if !v.Verify(oek[:], n.Ino) {
-		return nil, fmt.Errorf("object %d version %d: %w", n.Ino, id, ErrCorrupt)
+	if err := v.authenticate(oek[:], n.Ino, id); err != nil {
+		return nil, err
 	}
 	return &v, nil
 }
@@ -206,10 +206,12 @@ func (f *File) Mtime() int64 {
 
 // partReader is an io.ReaderAt over one sealed part, wherever it lives:
 // inline parts come from inline (the file's pending or cached ones) or
-// the database.
+// the database. A stored part missing, or not of the size its run says,
+// is an integrity error (chunkstore.ErrPartNotFound, ErrPartSize).
 func (f *File) partReader(r Run, inline map[uint64][]byte) (io.ReaderAt, error) {
+	encSize := dare.EncryptedSize(r.PartLen)
 	if !r.Inline {
-		return dirPart{f.l.st.Parts, chunkstore.PartID(r.Part)}, nil
+		return f.l.st.Parts.Reader(chunkstore.PartID(r.Part), encSize), nil
 	}
 	if b, ok := inline[r.Part]; ok {
 		return dare.Bytes(b), nil
@@ -217,6 +219,9 @@ func (f *File) partReader(r Run, inline map[uint64][]byte) (io.ReaderAt, error) 
 	var b []byte
 	err := f.l.db.View(func(txn *badger.Txn) error {
 		item, err := txn.Get(inlineKey(r.Part))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return fmt.Errorf("object %d inline part %d: %w", f.ino, r.Part, chunkstore.ErrPartNotFound)
+		}
 		if err != nil {
 			return fmt.Errorf("object %d inline part %d: %w", f.ino, r.Part, err)
 		}
@@ -226,15 +231,11 @@ func (f *File) partReader(r Run, inline map[uint64][]byte) (io.ReaderAt, error) 
 	if err != nil {
 		return nil, err
 	}
+	if int64(len(b)) != encSize {
+		return nil, fmt.Errorf("object %d inline part %d: %w: %d bytes, its run says %d", f.ino, r.Part, chunkstore.ErrPartSize, len(b), encSize)
+	}
 	return dare.Bytes(b), nil
 }
-
-type dirPart struct {
-	d  *chunkstore.Dir
-	id chunkstore.PartID
-}
-
-func (p dirPart) ReadAt(b []byte, off int64) (int, error) { return p.d.ReadAt(p.id, b, off) }
 
 // readStored fills dst with the stored plaintext at file offset off, from
 // the run list only (not dirty buffers). Unmapped bytes read as zeros.

@@ -178,8 +178,15 @@ func (v *Version) MarshalBinary() ([]byte, error) {
 }
 
 // UnmarshalBinary decodes a version record of either record version; it
-// does not verify the MAC.
+// does not verify the MAC. A record that does not decode is ErrCorrupt.
 func (v *Version) UnmarshalBinary(b []byte) error {
+	if err := v.unmarshal(b); err != nil {
+		return fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	return nil
+}
+
+func (v *Version) unmarshal(b []byte) error {
 	d := dec{b: b}
 	ver := d.u8()
 	if d.err == nil && ver != versionRecordV1 && ver != versionRecordV2 {
@@ -263,6 +270,27 @@ func (v *Version) Seal(oek []byte, ino Ino) {
 func (v *Version) Verify(oek []byte, ino Ino) bool {
 	want := v.computeMAC(oek, ino)
 	return hmac.Equal(want[:], v.MAC[:])
+}
+
+// authenticate checks a version record loaded from key (ino, id) before any
+// of it is used: it must be the record of that id (a record of another
+// version copied under this key carries a valid MAC of its own, and
+// would roll the file back), and its MAC must match. Delete markers are
+// written without a key (an unlink needs none) and carry no MAC, so one
+// is accepted only if it holds nothing: setting the flag on a record must
+// not be a way past the MAC with a run list.
+func (v *Version) authenticate(oek []byte, ino Ino, id uint64) error {
+	switch {
+	case v.ID != id:
+		return fmt.Errorf("object %d version %d: %w: the record is version %d's", ino, id, ErrCorrupt, v.ID)
+	case v.Deleted():
+		if v.Size != 0 || len(v.Runs) != 0 {
+			return fmt.Errorf("object %d version %d: %w: a delete marker with content", ino, id, ErrCorrupt)
+		}
+	case !v.Verify(oek, ino):
+		return fmt.Errorf("object %d version %d: %w", ino, id, ErrCorrupt)
+	}
+	return nil
 }
 
 // Dirent is a directory entry's value, key "d"+parent+name.
