@@ -58,7 +58,7 @@ func (h *Handle) Flush(ctx context.Context) syscall.Errno {
 	if h.f == nil {
 		return 0
 	}
-	return toErrno(ctx, "flush", h.f.Commit())
+	return toErrno(ctx, "flush", h.f.Flush())
 }
 
 // Fsync commits and makes the commit durable.

@@ -172,7 +172,7 @@ func (f *File) encrypt(b *spillBatch) {
 			return // nothing written survived a truncate: no part
 		}
 	}
-	if b.id, b.err = f.l.nextPart(); b.err != nil {
+	if b.id, b.err = f.l.reservePart(); b.err != nil {
 		return
 	}
 	var dst []byte
@@ -242,13 +242,18 @@ func (f *File) install(b *spillBatch) {
 	if b.err != nil {
 		for i, c := range b.chunks {
 			if slices.Contains(f.inflight[c], b.bufs[i]) { // else merged by an earlier failure
-				if err := f.collapse(c); err != nil && f.spillErr == nil {
-					f.spillErr = err
+				if err := f.collapse(c); err != nil {
+					// Older buffers of the chunk are gone: the content
+					// has a gap, so nothing may commit from it.
+					f.latch(writeBackError(f.ino, fmt.Errorf("merging back a failed spill of chunk %d: %w (after: %w)", c, err, b.err)))
 				}
 			}
 		}
 		if f.spillErr == nil {
-			f.spillErr = b.err
+			f.spillErr = writeBackError(f.ino, b.err)
+		}
+		if b.id != 0 {
+			f.l.releaseParts(b.id) // its part file was never written or was removed
 		}
 		return
 	}
