@@ -155,6 +155,9 @@ func TestHugeOffsetPwrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.remount()
+	if st, err := os.Stat(m.path("f")); err != nil || st.Size() != int64(len(want)) {
+		t.Fatalf("after the refused writes: %v, %v; want %d bytes", st, err, len(want))
+	}
 	if got, err := os.ReadFile(m.path("f")); err != nil || !bytes.Equal(got, want) {
 		t.Fatalf("after the refused writes: %d bytes, %v", len(got), err)
 	}
