@@ -245,7 +245,7 @@ func (f *File) install(b *spillBatch) {
 				if err := f.collapse(c); err != nil {
 					// Older buffers of the chunk are gone: the content
 					// has a gap, so nothing may commit from it.
-					f.latch(writeBackError(f.ino, fmt.Errorf("merging back a failed spill of chunk %d: %w (after: %w)", c, err, b.err)))
+					f.latch(writeBackError(f.ino, fmt.Errorf("merging back a failed spill of chunk %d (%v): %w", c, b.err, err)))
 				}
 			}
 		}
