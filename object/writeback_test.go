@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"syscall"
 	"testing"
@@ -358,5 +359,72 @@ func flipByte(t *testing.T, path string, off int64) {
 	b[0] ^= 0x55
 	if _, err := fh.WriteAt(b, off); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestOpenDuringFailedReleaseKeepsBuffers: an open that takes the shared
+// state while the last release's commit fails (a full disk) must find the
+// buffers intact: the release drops the state only if it is still the
+// last reference. Dropping them anyway left a state whose unstored ranges
+// read as zeros, and whose next commit made them a version.
+func TestOpenDuringFailedReleaseKeepsBuffers(t *testing.T) {
+	r := newReopenable(t)
+	smallPartsDisk(t, r, 16<<20)
+	filler := filepath.Join(r.dir, "parts", "filler")
+	if err := os.WriteFile(filler, make([]byte, 10<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewSource(10))
+	n := createFile(t, r.l, RootIno, "f")
+	f, err := r.l.OpenFile(n.Ino)
+	if err != nil {
+		t.Fatal(err)
+	}
+	content := randomBytes(rng, 12<<20)
+	writeAll(f, content)
+	refs := func() int {
+		r.l.filesMu.Lock()
+		defer r.l.filesMu.Unlock()
+		return f.refs
+	}
+	// Hold the state while the release starts (refs drops to 0) and a new
+	// open joins it (refs back to 1), then let the release's commit fail.
+	f.mu.Lock()
+	released := make(chan error, 1)
+	go func() { released <- f.Release() }()
+	for refs() != 0 {
+		runtime.Gosched()
+	}
+	opened := make(chan *File, 1)
+	go func() {
+		g, err := r.l.OpenFile(n.Ino)
+		if err != nil {
+			t.Error(err)
+		}
+		opened <- g
+	}()
+	for refs() != 1 {
+		runtime.Gosched()
+	}
+	f.mu.Unlock()
+	if err := <-released; !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("release on a full disk: %v, want ENOSPC", err)
+	}
+	g := <-opened
+	if g == nil {
+		t.FailNow()
+	}
+	checkContent(t, g, content)
+	os.Remove(filler)
+	if err := g.Flush(); err != nil {
+		if err = g.Flush(); err != nil { // the first may report the old failure
+			t.Fatal(err)
+		}
+	}
+	if err := g.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if got := currentContent(t, r.l, n.Ino); !bytes.Equal(got, content) {
+		t.Fatal("the commit after space was freed is not the complete content")
 	}
 }
