@@ -166,7 +166,8 @@ func (l *Layer) loadVersion(n *Inode, id uint64, oek keyring.ObjectKey) (*Versio
 	return &v, nil
 }
 
-// Release drops one reference; the last one commits and forgets the state.
+// Release drops one reference; the last one commits and forgets the state
+// (and, when that commit fails, the parts spilled since the last commit).
 func (f *File) Release() error {
 	if f.detached {
 		return nil
@@ -467,7 +468,8 @@ func (f *File) Truncate(size int64) error {
 
 // Commit makes the file's current content a new version: parts first, made
 // durable, then one metadata transaction that references them. Nothing is
-// done when the content did not change since the last commit.
+// done when the content did not change since the last commit, and nothing
+// is committed once the state latched a loss (writeback.go).
 func (f *File) Commit() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
