@@ -41,6 +41,7 @@ func TestGCKeepsPartsOfOpenFiles(t *testing.T) {
 	if err := f.Release(); err != nil {
 		t.Fatal(err)
 	}
+	checkNoReservations(t, r.l)
 	checkAfterReopen(t, r, n.Ino, content)
 }
 
@@ -105,6 +106,7 @@ func TestGCRacesWriters(t *testing.T) {
 		}
 	}
 	t.Logf("%d gc runs during %d commits", gcRuns.Load(), writers*rounds)
+	checkNoReservations(t, r.l)
 	r.close(t)
 	r.open(t)
 	for i, ino := range inos {
@@ -114,5 +116,16 @@ func TestGCRacesWriters(t *testing.T) {
 		}
 		checkContent(t, f, want[i])
 		f.Release()
+	}
+}
+
+// checkNoReservations fails when a part id is still reserved although no
+// file is open: a leaked reservation would hide an orphan from gc forever.
+func checkNoReservations(t *testing.T, l *Layer) {
+	t.Helper()
+	l.parts.mu.Lock()
+	defer l.parts.mu.Unlock()
+	if n := len(l.parts.ids); n != 0 {
+		t.Fatalf("%d part ids still reserved with no file open", n)
 	}
 }

@@ -190,6 +190,7 @@ func TestFullDiskNeverCommitsZeros(t *testing.T) {
 				if got := currentContent(t, r.l, n.Ino); !bytes.Equal(got, content) {
 					t.Fatal("the commit after space was freed is not the complete content")
 				}
+				checkNoReservations(t, r.l)
 				checkAfterReopen(t, r, n.Ino, content)
 				return
 			}
@@ -199,6 +200,7 @@ func TestFullDiskNeverCommitsZeros(t *testing.T) {
 			if got := partFiles(t, r.dir); !slices.Equal(got, before) {
 				t.Fatalf("part files %v after the failed session, want %v (its parts removed)", got, before)
 			}
+			checkNoReservations(t, r.l)
 			if got := versionIDs(t, r.l, n.Ino); !slices.Equal(got, versions) {
 				t.Fatalf("versions %v after release, want %v", got, versions)
 			}
@@ -294,6 +296,7 @@ func TestVanishedPartFailsCommit(t *testing.T) {
 	if got := partFiles(t, r.dir); !slices.Equal(got, before) {
 		t.Fatalf("%d part files after the failed session, want the %d from before", len(got), len(before))
 	}
+	checkNoReservations(t, r.l)
 	checkAfterReopen(t, r, n.Ino, old)
 }
 
