@@ -233,12 +233,24 @@ func (l *Layer) CollectGarbage(now time.Time) (GCReport, error) {
 	if err != nil {
 		return rep, err
 	}
+	if err := l.removeOrphanParts(&rep); err != nil {
+		return rep, err
+	}
+	// Let Badger drop value-log space freed by deleted inline parts.
+	for l.db.RunValueLogGC(0.5) == nil {
+	}
+	return rep, nil
+}
+
+// removeOrphanParts removes the part files no version references that are
+// older than the scan and reserved by no writer.
+func (l *Layer) removeOrphanParts(rep *GCReport) error {
 	// The horizon and the reserved ids come first: a part a live writer
 	// holds is reserved, and one released since was committed before the
 	// scan below starts, so no writer's part can look like an orphan.
 	horizon, reserved, err := l.gcHorizon()
 	if err != nil {
-		return rep, err
+		return err
 	}
 	live := map[uint64]bool{}
 	err = l.db.View(func(txn *badger.Txn) error {
@@ -256,7 +268,7 @@ func (l *Layer) CollectGarbage(now time.Time) (GCReport, error) {
 		return nil
 	})
 	if err != nil {
-		return rep, err
+		return err
 	}
 	var orphans []chunkstore.PartID
 	err = l.st.Parts.Walk(func(id chunkstore.PartID, size int64) error {
@@ -266,19 +278,16 @@ func (l *Layer) CollectGarbage(now time.Time) (GCReport, error) {
 		return nil
 	})
 	if err != nil {
-		return rep, err
+		return err
 	}
 	for _, id := range orphans {
 		if sz, err := l.st.Parts.Size(id); err == nil {
 			rep.BytesFreed += sz
 		}
 		if err := l.st.Parts.Remove(id); err != nil {
-			return rep, err
+			return err
 		}
 		rep.OrphanParts++
 	}
-	// Let Badger drop value-log space freed by deleted inline parts.
-	for l.db.RunValueLogGC(0.5) == nil {
-	}
-	return rep, nil
+	return nil
 }
