@@ -221,3 +221,39 @@ func TestGCDuringWrites(t *testing.T) {
 	m.remount()
 	check()
 }
+
+// TestUnwritablePartsAreEIO: a part store that refuses writes for another
+// reason than space (an immutable directory: EPERM from the store's file
+// system) fails the close with EIO, not with the store's errno, and the
+// file keeps its old content.
+func TestUnwritablePartsAreEIO(t *testing.T) {
+	m := newTestMount(t)
+	old := randomFile(t, m.path("f"), 2<<20)
+	var dirs []string
+	filepath.WalkDir(filepath.Join(m.dir, "parts"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			dirs = append(dirs, p)
+		}
+		return nil
+	})
+	for _, d := range dirs {
+		if out, err := exec.Command("chattr", "+i", d).CombinedOutput(); err != nil {
+			t.Skipf("cannot make part directories immutable here: %v %s", err, out)
+		}
+		defer exec.Command("chattr", "-i", d).Run()
+	}
+	f, err := os.OpenFile(m.path("f"), os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 10<<20)
+	rand.Read(b)
+	f.Write(b)
+	if err := f.Close(); !errors.Is(err, syscall.EIO) {
+		t.Fatalf("close: %v, want EIO", err)
+	}
+	m.remount()
+	if got, err := os.ReadFile(m.path("f")); err != nil || !bytes.Equal(got, old) {
+		t.Fatalf("after the failed close and a remount: %d bytes, %v; want the old %d bytes", len(got), err, len(old))
+	}
+}

@@ -499,7 +499,7 @@ func (f *File) commitLocked() error {
 		// The parts' bytes are gone from memory and, after a failed
 		// fdatasync, not known to be on disk (a retry could report
 		// success for pages the kernel dropped): latch.
-		return f.latch(writeBackError(f.ino, fmt.Errorf("syncing parts: %w", err)))
+		return f.latch(writeBackError(fmt.Errorf("object %d: syncing parts: %w", f.ino, err)))
 	}
 	now := time.Now().UnixNano()
 	v := &Version{Size: f.size, Mtime: f.mtime, Runs: append([]Run(nil), f.runs...)}

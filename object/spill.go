@@ -173,6 +173,7 @@ func (f *File) encrypt(b *spillBatch) {
 		}
 	}
 	if b.id, b.err = f.l.reservePart(); b.err != nil {
+		b.err = fmt.Errorf("object %d: %w", f.ino, b.err)
 		return
 	}
 	var dst []byte
@@ -245,12 +246,12 @@ func (f *File) install(b *spillBatch) {
 				if err := f.collapse(c); err != nil {
 					// Older buffers of the chunk are gone: the content
 					// has a gap, so nothing may commit from it.
-					f.latch(writeBackError(f.ino, fmt.Errorf("merging back a failed spill of chunk %d (%v): %w", c, b.err, err)))
+					f.latch(writeBackError(fmt.Errorf("object %d: merging back a failed spill of chunk %d (%v): %w", f.ino, c, b.err, err)))
 				}
 			}
 		}
 		if f.spillErr == nil {
-			f.spillErr = writeBackError(f.ino, b.err)
+			f.spillErr = writeBackError(b.err)
 		}
 		if b.id != 0 {
 			f.l.releaseParts(b.id) // its part file was never written or was removed

@@ -21,16 +21,17 @@ var (
 	ErrWriteBack = errors.New("object: write-back failed")
 )
 
-// writeBackError wraps a failure to seal, write or sync parts. A full disk
+// writeBackError wraps a failure to seal, write or sync parts (err names
+// the object). A full disk
 // or quota stays recognisable (ENOSPC, EDQUOT at the FUSE edge, so a user
 // knows to free space); anything else (EPERM of an immutable directory,
 // EIO of the disk, a vanished part) becomes ErrWriteBack, EIO, whatever
 // errno the store's file system chose.
-func writeBackError(ino Ino, err error) error {
+func writeBackError(err error) error {
 	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, ErrWriteBack) {
-		return fmt.Errorf("object %d: write-back: %w", ino, err)
+		return err
 	}
-	return fmt.Errorf("%w: object %d: %v", ErrWriteBack, ino, err)
+	return fmt.Errorf("%w: %v", ErrWriteBack, err)
 }
 
 // latch records a failure that lost data the write-back pipeline held
