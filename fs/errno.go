@@ -31,6 +31,7 @@ var errnoTable = []struct {
 	{object.ErrLockNotVersion, syscall.EINVAL},
 	{object.ErrNoData, syscall.ENODATA},
 	{object.ErrTooBig, syscall.E2BIG},
+	{object.ErrFileTooBig, syscall.EFBIG},
 	{object.ErrNameTooLong, syscall.ENAMETOOLONG},
 	{keyring.ErrKeyDeleted, syscall.EKEYREVOKED},
 	{keyring.ErrSealed, syscall.ENOKEY},

@@ -53,12 +53,13 @@ func (h *Handle) Write(ctx context.Context, data []byte, off int64) (uint32, sys
 }
 
 // Flush runs on every close(2) of a descriptor: it commits a new version
-// if the content changed.
+// if the content changed (an open's O_TRUNC alone waits for its writes or
+// the release: object.File.Flush).
 func (h *Handle) Flush(ctx context.Context) syscall.Errno {
 	if h.f == nil {
 		return 0
 	}
-	return toErrno(ctx, "flush", h.f.Commit())
+	return toErrno(ctx, "flush", h.f.Flush())
 }
 
 // Fsync commits and makes the commit durable.

@@ -47,6 +47,8 @@ func (l *Layer) Compact(ino Ino) (compacted bool, freed int64, err error) {
 	var newRuns []Run
 	var written []chunkstore.PartID
 	var writtenBytes int64
+	var reserved []uint64 // released once committed or removed: gc must not see them before
+	defer func() { l.releaseParts(reserved...) }()
 	cleanup := func() {
 		for _, id := range written {
 			l.st.Parts.Remove(id)
@@ -63,11 +65,12 @@ func (l *Layer) Compact(ino Ino) (compacted bool, freed int64, err error) {
 				cleanup()
 				return false, 0, err
 			}
-			id, err := l.nextPart()
+			id, err := l.reservePart()
 			if err != nil {
 				cleanup()
 				return false, 0, err
 			}
+			reserved = append(reserved, id)
 			sealed, err := chunkstore.SealPart(l.cipher, src.oek[:], chunkstore.PartID(id), buf[:length])
 			if err == nil {
 				err = l.st.Parts.Write(chunkstore.PartID(id), sealed)

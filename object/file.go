@@ -71,6 +71,7 @@ type File struct {
 	queue    []*spillBatch            // taken, not yet installed, in order
 	sealing  bool                     // a sealer goroutine is running
 	spillErr error                    // first background failure, reported by the next write or commit
+	lost     error                    // latched: buffered data was lost, nothing commits (writeback.go)
 	cond     *sync.Cond               // signalled when a batch is installed
 
 	ra readAhead // windows decrypted ahead of a sequential reader (readahead.go)
@@ -165,7 +166,8 @@ func (l *Layer) loadVersion(n *Inode, id uint64, oek keyring.ObjectKey) (*Versio
 	return &v, nil
 }
 
-// Release drops one reference; the last one commits and forgets the state.
+// Release drops one reference; the last one commits and forgets the state
+// (and, when that commit fails, the parts spilled since the last commit).
 func (f *File) Release() error {
 	if f.detached {
 		return nil
@@ -177,16 +179,28 @@ func (f *File) Release() error {
 	if !last {
 		return nil
 	}
-	err := f.Commit()
+	f.mu.Lock()
+	err := f.commitLocked()
+	// The state goes only if nobody opened the file since refs reached 0:
+	// a new opener's writes must not be dropped with it.
 	f.l.filesMu.Lock()
-	if f.refs == 0 {
+	gone := f.refs == 0
+	if gone {
 		delete(f.l.files, f.ino)
 	}
 	f.l.filesMu.Unlock()
-	f.mu.Lock()
-	f.dropDirty()
+	if gone {
+		if err != nil {
+			// What the failed commit could not store is dropped with the
+			// state: the current version stays the last committed one.
+			f.discardUncommitted()
+		}
+		f.dropDirty()
+	}
 	f.mu.Unlock()
-	f.dropReadAhead()
+	if gone {
+		f.dropReadAhead()
+	}
 	return errors.Join(err, f.l.retireIfUnlinked(f.ino))
 }
 
@@ -361,8 +375,18 @@ func (f *File) WriteAt(p []byte, off int64) (int, error) {
 	if off < 0 {
 		return 0, ErrInvalid
 	}
+	if off >= MaxFileSize && len(p) > 0 {
+		return 0, fmt.Errorf("object %d: write at %d: %w", f.ino, off, ErrFileTooBig)
+	}
+	short := int64(len(p)) > MaxFileSize-off // written up to the limit, as ext4 does
+	if short {
+		p = p[:MaxFileSize-off]
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.lost != nil {
+		return 0, f.lost
+	}
 	if err := f.refreshKeyLocked(); err != nil {
 		return 0, err
 	}
@@ -390,6 +414,9 @@ func (f *File) WriteAt(p []byte, off int64) (int, error) {
 	if err := f.spillErr; err != nil {
 		return len(p), err
 	}
+	if short {
+		return len(p), fmt.Errorf("object %d: write past %d: %w", f.ino, int64(MaxFileSize), ErrFileTooBig)
+	}
 	return len(p), nil
 }
 
@@ -399,9 +426,15 @@ func (f *File) Truncate(size int64) error {
 	if size < 0 {
 		return ErrInvalid
 	}
+	if size > MaxFileSize {
+		return fmt.Errorf("object %d: truncate to %d: %w", f.ino, size, ErrFileTooBig)
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.drainLocked()
+	if f.lost != nil {
+		return f.lost
+	}
 	if err := f.refreshKeyLocked(); err != nil {
 		return err
 	}
@@ -436,11 +469,20 @@ func (f *File) Truncate(size int64) error {
 
 // Commit makes the file's current content a new version: parts first, made
 // durable, then one metadata transaction that references them. Nothing is
-// done when the content did not change since the last commit.
+// done when the content did not change since the last commit, and nothing
+// is committed once the state latched a loss (writeback.go).
 func (f *File) Commit() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	return f.commitLocked()
+}
+
+// commitLocked is Commit; callers hold f.mu.
+func (f *File) commitLocked() error {
 	f.drainLocked()
+	if f.lost != nil {
+		return f.lost // never a version from content that lost bytes
+	}
 	if !f.modified {
 		return nil
 	}
@@ -455,7 +497,10 @@ func (f *File) Commit() error {
 		ids[i] = chunkstore.PartID(id)
 	}
 	if err := f.l.st.Parts.Sync(ids...); err != nil {
-		return fmt.Errorf("object %d: syncing parts: %w", f.ino, err)
+		// The parts' bytes are gone from memory and, after a failed
+		// fdatasync, not known to be on disk (a retry could report
+		// success for pages the kernel dropped): latch.
+		return f.latch(writeBackError(fmt.Errorf("object %d: syncing parts: %w", f.ino, err)))
 	}
 	now := time.Now().UnixNano()
 	v := &Version{Size: f.size, Mtime: f.mtime, Runs: append([]Run(nil), f.runs...)}
@@ -503,11 +548,31 @@ func (f *File) Commit() error {
 			delete(f.inline, id)
 		}
 	}
+	// Committed (in the metadata batch, which gc's scan sees) or removed.
+	f.l.releaseParts(f.pending...)
+	for id := range f.pendingInline {
+		f.l.releaseParts(id)
+	}
 	f.pending = f.pending[:0]
 	f.pendingInline = nil
 	f.base = v.ID
 	f.modified = false
 	return nil
+}
+
+// Flush commits at close(2) (FUSE FLUSH). A change that only emptied the
+// file (an open with O_TRUNC, nothing written yet) is left to a later
+// flush, fsync or the last Release: a shell's `>` closes a duplicate of
+// the descriptor before the command writes, and one open, truncate,
+// writes and close is one version, as one S3 PUT is.
+func (f *File) Flush() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.drainLocked()
+	if f.lost == nil && f.modified && f.size == 0 {
+		return nil
+	}
+	return f.commitLocked()
 }
 
 // Sync commits and makes the commit durable, for fsync(2).

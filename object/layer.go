@@ -28,6 +28,7 @@ type Layer struct {
 	cipher  dare.Cipher
 	inoSeq  *badger.Sequence
 	partSeq *badger.Sequence
+	parts   partReservations // part ids of writers not yet committed (partres.go)
 
 	// nsMu serialises every mutation of inode and directory records, so a
 	// read-modify-write of a record never races another; content I/O and

@@ -233,9 +233,24 @@ func (l *Layer) CollectGarbage(now time.Time) (GCReport, error) {
 	if err != nil {
 		return rep, err
 	}
-	horizon, err := l.nextPart() // every part allocated from here on is newer than the scan
-	if err != nil {
+	if err := l.removeOrphanParts(&rep); err != nil {
 		return rep, err
+	}
+	// Let Badger drop value-log space freed by deleted inline parts.
+	for l.db.RunValueLogGC(0.5) == nil {
+	}
+	return rep, nil
+}
+
+// removeOrphanParts removes the part files no version references that are
+// older than the scan and reserved by no writer.
+func (l *Layer) removeOrphanParts(rep *GCReport) error {
+	// The horizon and the reserved ids come first: a part a live writer
+	// holds is reserved, and one released since was committed before the
+	// scan below starts, so no writer's part can look like an orphan.
+	horizon, reserved, err := l.gcHorizon()
+	if err != nil {
+		return err
 	}
 	live := map[uint64]bool{}
 	err = l.db.View(func(txn *badger.Txn) error {
@@ -253,52 +268,26 @@ func (l *Layer) CollectGarbage(now time.Time) (GCReport, error) {
 		return nil
 	})
 	if err != nil {
-		return rep, err
+		return err
 	}
 	var orphans []chunkstore.PartID
 	err = l.st.Parts.Walk(func(id chunkstore.PartID, size int64) error {
-		if uint64(id) < horizon && !live[uint64(id)] {
+		if uint64(id) < horizon && !live[uint64(id)] && !reserved[uint64(id)] {
 			orphans = append(orphans, id)
 		}
 		return nil
 	})
 	if err != nil {
-		return rep, err
+		return err
 	}
-	inFlight := l.pendingParts()
 	for _, id := range orphans {
-		if inFlight[uint64(id)] {
-			continue
-		}
 		if sz, err := l.st.Parts.Size(id); err == nil {
 			rep.BytesFreed += sz
 		}
 		if err := l.st.Parts.Remove(id); err != nil {
-			return rep, err
+			return err
 		}
 		rep.OrphanParts++
 	}
-	// Let Badger drop value-log space freed by deleted inline parts.
-	for l.db.RunValueLogGC(0.5) == nil {
-	}
-	return rep, nil
-}
-
-// pendingParts returns the parts written by open files and not yet committed.
-func (l *Layer) pendingParts() map[uint64]bool {
-	l.filesMu.Lock()
-	files := make([]*File, 0, len(l.files))
-	for _, f := range l.files {
-		files = append(files, f)
-	}
-	l.filesMu.Unlock()
-	out := map[uint64]bool{}
-	for _, f := range files {
-		f.mu.RLock()
-		for _, id := range f.pending {
-			out[id] = true
-		}
-		f.mu.RUnlock()
-	}
-	return out
+	return nil
 }

@@ -172,7 +172,8 @@ func (f *File) encrypt(b *spillBatch) {
 			return // nothing written survived a truncate: no part
 		}
 	}
-	if b.id, b.err = f.l.nextPart(); b.err != nil {
+	if b.id, b.err = f.l.reservePart(); b.err != nil {
+		b.err = fmt.Errorf("object %d: %w", f.ino, b.err)
 		return
 	}
 	var dst []byte
@@ -242,13 +243,18 @@ func (f *File) install(b *spillBatch) {
 	if b.err != nil {
 		for i, c := range b.chunks {
 			if slices.Contains(f.inflight[c], b.bufs[i]) { // else merged by an earlier failure
-				if err := f.collapse(c); err != nil && f.spillErr == nil {
-					f.spillErr = err
+				if err := f.collapse(c); err != nil {
+					// Older buffers of the chunk are gone: the content
+					// has a gap, so nothing may commit from it.
+					f.latch(writeBackError(fmt.Errorf("object %d: merging back a failed spill of chunk %d (%v): %w", f.ino, c, b.err, err)))
 				}
 			}
 		}
 		if f.spillErr == nil {
-			f.spillErr = b.err
+			f.spillErr = writeBackError(b.err)
+		}
+		if b.id != 0 {
+			f.l.releaseParts(b.id) // its part file was never written or was removed
 		}
 		return
 	}
