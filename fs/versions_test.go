@@ -3,10 +3,12 @@ package fs
 import (
 	"bytes"
 	"crypto/rand"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -233,5 +235,45 @@ func TestLifecycleFreesSpace(t *testing.T) {
 	m.remount()
 	if n := len(versionEntries(t, m, "keep.txt")); n != 2 {
 		t.Fatalf("after remount keep.txt has %d versions", n)
+	}
+}
+
+// TestVersionsViewFsync: fsync and close of any entry of the view, a delete
+// marker included, are harmless no-ops (fsync of a delete marker used to
+// dereference a nil content state: EIO and a panic in the log).
+func TestVersionsViewFsync(t *testing.T) {
+	m := newTestMount(t)
+	if err := os.WriteFile(m.path("f"), []byte("data\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(m.path("f")); err != nil {
+		t.Fatal(err)
+	}
+	names := versionEntries(t, m, "f")
+	if len(names) != 2 || !strings.HasSuffix(names[1], "_deleted") {
+		t.Fatalf("versions of f = %v, want a version and a delete marker", names)
+	}
+	for _, name := range names {
+		f, err := os.Open(m.path(".ssefs/versions/f/" + name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Sync(); err != nil {
+			t.Errorf("fsync of %s: %v", name, err)
+		}
+		if err := unix.Fdatasync(int(f.Fd())); err != nil {
+			t.Errorf("fdatasync of %s: %v", name, err)
+		}
+		b := make([]byte, 16)
+		n, _ := f.Read(b)
+		if err := f.Close(); err != nil {
+			t.Errorf("close of %s: %v", name, err)
+		}
+		if want := map[bool]string{false: "data\n", true: ""}[strings.HasSuffix(name, "_deleted")]; string(b[:n]) != want {
+			t.Errorf("%s reads %q, want %q", name, b[:n], want)
+		}
+	}
+	if _, err := os.OpenFile(m.path(".ssefs/versions/f/"+names[0]), os.O_RDWR, 0); err != syscall.EROFS && !errors.Is(err, syscall.EROFS) {
+		t.Errorf("open for writing: %v, want EROFS", err)
 	}
 }
