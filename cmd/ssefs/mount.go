@@ -182,7 +182,7 @@ func runLifecycleLoop(l *object.Layer, every time.Duration) (stop func()) {
 				if n, saved, err := l.CompactAll(); err != nil {
 					log.Printf("ssefs: compaction: %v", err)
 				} else if n > 0 {
-					log.Printf("ssefs: compacted %d fragmented files, %d bytes saved", n, saved)
+					log.Printf("ssefs: compacted %d fragmented files, %s", n, freedText(saved))
 				}
 			}
 		}
