@@ -191,3 +191,28 @@ func TestGCFreedNeverNegative(t *testing.T) {
 		t.Fatalf("gc output: %s", out)
 	}
 }
+
+// TestMountRefusesAbsurdKDF: a store.json with an argon2id time of 2^32-1
+// (which used to hang the mount in key derivation) is refused at once,
+// naming the parameter.
+func TestMountRefusesAbsurdKDF(t *testing.T) {
+	base := t.TempDir()
+	dir := filepath.Join(base, "store")
+	mustSsefs(t, []string{"SSEFS_PASSPHRASE=pass"}, "init", dir)
+	cfgPath := filepath.Join(dir, "store.json")
+	b, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg["kdf"].(map[string]any)["time"] = uint32(1<<32 - 1)
+	b, _ = json.Marshal(cfg)
+	os.WriteFile(cfgPath, b, 0o600)
+	out, err := ssefs(t, []string{"SSEFS_PASSPHRASE=pass"}, "mount", dir, t.TempDir())
+	if err == nil || !strings.Contains(out, "argon2id time 4294967295") {
+		t.Fatalf("mount of a store with an absurd argon2id time: err=%v, output %q", err, out)
+	}
+}

@@ -131,14 +131,15 @@ func logTail(path string, from int64, n int) string {
 	return strings.TrimSpace(strings.Join(lines, "\n"))
 }
 
-func readChildKey() (keyring.MasterKey, error) {
-	var mk keyring.MasterKey
+// readChildKey reads the master key from the parent into mk (in place: no
+// copy of the key is left behind on the stack).
+func readChildKey(mk *keyring.MasterKey) error {
 	f := os.NewFile(childKeyFD, "key")
 	defer f.Close()
 	if _, err := io.ReadFull(f, mk[:]); err != nil {
-		return mk, fmt.Errorf("reading master key from parent: %w", err)
+		return fmt.Errorf("reading master key from parent: %w", err)
 	}
-	return mk, nil
+	return nil
 }
 
 // reported is set once the parent has been told; fd 4 is closed then and

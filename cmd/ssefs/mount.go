@@ -61,7 +61,7 @@ func runMount(env *cliEnv, args []string) error {
 	var mk keyring.MasterKey
 	defer mk.Zero()
 	if os.Getenv(envDaemon) == "1" {
-		if mk, err = readChildKey(); err != nil {
+		if err := readChildKey(&mk); err != nil {
 			return err
 		}
 	} else {
