@@ -8,7 +8,6 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"syscall"
 )
 
 // command is one subcommand; run gets the arguments after its name.
@@ -72,10 +71,5 @@ func Main(env *cliEnv, args []string) int {
 }
 
 func main() {
-	// Everything ssefs creates is private to its owner: the store's files
-	// (Badger creates its own with mode 0666), the control socket before
-	// its chmod, the log. The kernel applies the caller's umask to files
-	// created through a mount, so this does not reach them.
-	syscall.Umask(0o077)
 	os.Exit(Main(&cliEnv{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}, os.Args[1:]))
 }

@@ -111,6 +111,7 @@ func serveMount(env *cliEnv, dir, mnt string, mk *keyring.MasterKey, mo mountOpt
 	if path := os.Getenv("SSEFS_HEAPPROFILE"); path != "" {
 		defer watchHeapPeak(path)()
 	}
+	privateFiles()
 	st, err := store.Open(dir, *mk)
 	mk.Zero()
 	if errors.Is(err, keyring.ErrWrongMasterKey) {

@@ -104,6 +104,7 @@ func (k *keySource) openStore(dir string) (*store.Store, error) {
 		return nil, err
 	}
 	defer mk.Zero()
+	privateFiles()
 	st, err := store.Open(dir, mk)
 	if errors.Is(err, keyring.ErrWrongMasterKey) {
 		return nil, errors.New("wrong passphrase or key file for this store (nothing was changed)")
