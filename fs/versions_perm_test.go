@@ -162,7 +162,7 @@ func TestCallerMay(t *testing.T) {
 		{"other reads 0600", caller{uid: 6, gid: 9, known: true}, file(0o600, 5, 5), mayRead, false},
 		{"owner class decides, not other", caller{uid: 5, gid: 9, known: true}, file(0o044, 5, 5), mayRead, false},
 		{"group reads 0640", caller{uid: 6, gid: 5, known: true}, file(0o640, 5, 5), mayRead, true},
-		{"supplementary group reads 0640", caller{uid: 6, gid: 9, groups: []uint32{7, 5}, known: true}, file(0o640, 5, 5), mayRead, true},
+		{"supplementary group reads 0640", caller{uid: 6, gid: 9, groups: func() []uint32 { return []uint32{7, 5} }, known: true}, file(0o640, 5, 5), mayRead, true},
 		{"group class decides, not other", caller{uid: 6, gid: 5, known: true}, file(0o604, 5, 5), mayRead, false},
 		{"other reads 0644", caller{uid: 6, gid: 9, known: true}, file(0o644, 5, 5), mayRead, true},
 		{"other searches 0700 dir", caller{uid: 6, gid: 9, known: true}, dir, mayExec, false},

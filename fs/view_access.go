@@ -28,8 +28,8 @@ const (
 // caller is who sent a request: uid, primary gid and supplementary groups.
 type caller struct {
 	uid, gid uint32
-	groups   []uint32
-	known    bool // false: no caller in the context (internal calls)
+	groups   func() []uint32 // read only when the group class decides; nil: none
+	known    bool            // false: no caller in the context (internal calls)
 }
 
 // callerOf returns the request's caller. Supplementary groups come from
@@ -39,11 +39,13 @@ func callerOf(ctx context.Context) caller {
 	if !ok {
 		return caller{}
 	}
-	cr := caller{uid: c.Uid, gid: c.Gid, known: true}
-	if c.Pid != 0 {
-		cr.groups = procGroups(c.Pid)
-	}
-	return cr
+	pid := c.Pid
+	return caller{uid: c.Uid, gid: c.Gid, known: true, groups: func() []uint32 {
+		if pid == 0 {
+			return nil
+		}
+		return procGroups(pid)
+	}}
 }
 
 // procGroups reads the supplementary groups of process pid.
@@ -72,7 +74,10 @@ func (c caller) inGroup(gid uint32) bool {
 	if c.gid == gid {
 		return true
 	}
-	for _, g := range c.groups {
+	if c.groups == nil {
+		return false
+	}
+	for _, g := range c.groups() {
 		if g == gid {
 			return true
 		}
