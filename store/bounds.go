@@ -3,8 +3,10 @@ package store
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/ssefs/ssefs/keyring"
 )
@@ -57,9 +59,12 @@ func checkKDF(k keyring.KDF) error {
 	return nil
 }
 
-// checkSealHook refuses a hook that is not an absolute path: a relative one
-// would run whatever the daemon's working directory holds.
-func checkSealHook(p string) error {
+// checkSealHook refuses a seal hook the store's writer could have chosen to
+// run code as the mount's user: the hook runs on KMS events with the
+// daemon's rights, and store.json is untrusted. It must be an absolute path
+// outside the store directory, and if it exists a regular file owned by
+// root or by this user that nobody else may write.
+func checkSealHook(dir, p string) error {
 	switch {
 	case p == "":
 		return nil
@@ -67,6 +72,32 @@ func checkSealHook(p string) error {
 		return configErr("has a malformed seal hook path")
 	case !filepath.IsAbs(p):
 		return configErr("has a seal hook %q that is not an absolute path", p)
+	}
+	hook, store := filepath.Clean(p), filepath.Clean(dir)
+	if r, err := filepath.EvalSymlinks(hook); err == nil {
+		hook = r
+	}
+	if r, err := filepath.EvalSymlinks(store); err == nil {
+		store = r
+	}
+	if hook == store || strings.HasPrefix(hook, strings.TrimSuffix(store, "/")+"/") {
+		return configErr("has a seal hook %q inside the store directory", p)
+	}
+	fi, err := os.Stat(hook)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil // running it fails, and is logged and audited
+	}
+	if err != nil {
+		return configErr("has a seal hook %q that cannot be checked: %v", p, err)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	switch {
+	case !fi.Mode().IsRegular():
+		return configErr("has a seal hook %q that is not a regular file", p)
+	case fi.Mode().Perm()&0o022 != 0:
+		return configErr("has a seal hook %q that others may write (mode %v)", p, fi.Mode().Perm())
+	case ok && st.Uid != 0 && int(st.Uid) != os.Geteuid():
+		return configErr("has a seal hook %q owned by uid %d (neither root nor this user)", p, st.Uid)
 	}
 	return nil
 }

@@ -121,7 +121,7 @@ func LoadConfig(dir string) (*Config, error) {
 	if err := checkKDF(c.KDF); err != nil {
 		return nil, err
 	}
-	if err := checkSealHook(c.SealHook); err != nil {
+	if err := checkSealHook(dir, c.SealHook); err != nil {
 		return nil, err
 	}
 	return &c, nil
@@ -191,7 +191,7 @@ func syncDir(dir string) error {
 // SetSealHook records (or, with "", clears) the seal hook in store.json. It holds
 // no secret, so it may change while the store is open.
 func (c *Config) SetSealHook(dir, path string) error {
-	if err := checkSealHook(path); err != nil {
+	if err := checkSealHook(dir, path); err != nil {
 		return err
 	}
 	n := *c

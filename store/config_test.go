@@ -32,6 +32,38 @@ func TestLoadConfigBounds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Seal hooks: a good one, one inside the store (and a symlink to it),
+	// one others may write, one owned by another user.
+	base := filepath.Dir(dir)
+	hook := func(path string, mode os.FileMode, uid int) string {
+		t.Helper()
+		if err := os.WriteFile(path, []byte("#!/bin/sh\n"), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+		if uid >= 0 {
+			if err := os.Chown(path, uid, -1); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return path
+	}
+	goodHook := hook(filepath.Join(base, "good"), 0o755, -1)
+	inStore := hook(filepath.Join(dir, "hook"), 0o755, -1)
+	linkToStore := filepath.Join(base, "link")
+	if err := os.Symlink(inStore, linkToStore); err != nil {
+		t.Fatal(err)
+	}
+	writable := hook(filepath.Join(base, "writable"), 0o777, -1)
+	othersHook := ""
+	if os.Geteuid() == 0 {
+		othersHook = hook(filepath.Join(base, "others"), 0o755, 65534)
+	}
+	setHook := func(p string) func(map[string]any, *keyring.KDF) {
+		return func(c map[string]any, _ *keyring.KDF) { c["seal_hook"] = p }
+	}
 	salt := func(n int) []byte { return make([]byte, n) }
 	for _, tc := range []struct {
 		name string
@@ -53,11 +85,20 @@ func TestLoadConfigBounds(t *testing.T) {
 		{"salt 65 bytes", func(_ map[string]any, k *keyring.KDF) { k.Salt = salt(65) }, "salt"},
 		{"unknown KDF", func(_ map[string]any, k *keyring.KDF) { k.Algorithm = "scrypt" }, "KDF"},
 		{"key file with argon2 cost", func(_ map[string]any, k *keyring.KDF) { k.Algorithm = keyring.KDFKeyFile }, "key-file"},
-		{"relative seal hook", func(c map[string]any, _ *keyring.KDF) { c["seal_hook"] = "hook.sh" }, "seal hook"},
-		{"absolute seal hook", func(c map[string]any, _ *keyring.KDF) { c["seal_hook"] = "/usr/local/bin/hook" }, ""},
+		{"relative seal hook", setHook("hook.sh"), "not an absolute path"},
+		{"missing seal hook", setHook("/nonexistent/ssefs-hook"), ""},
+		{"seal hook", setHook(goodHook), ""},
+		{"seal hook in the store", setHook(inStore), "inside the store"},
+		{"seal hook linked into the store", setHook(linkToStore), "inside the store"},
+		{"seal hook the store itself", setHook(dir), "inside the store"},
+		{"seal hook others may write", setHook(writable), "others may write"},
+		{"seal hook owned by another user", setHook(othersHook), "owned by uid 65534"},
 		{"huge file", func(c map[string]any, _ *keyring.KDF) { c["pad"] = strings.Repeat(" ", maxConfigSize) }, "larger"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.name == "seal hook owned by another user" && othersHook == "" {
+				t.Skip("needs root to chown")
+			}
 			var c map[string]any
 			if err := json.Unmarshal(orig, &c); err != nil {
 				t.Fatal(err)
