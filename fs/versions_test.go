@@ -273,6 +273,19 @@ func TestVersionsViewFsync(t *testing.T) {
 			t.Errorf("%s reads %q, want %q", name, b[:n], want)
 		}
 	}
+	// Directories of the view too.
+	for _, dir := range []string{".ssefs", ".ssefs/versions", ".ssefs/versions/f"} {
+		d, err := os.Open(m.path(dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Sync(); err != nil {
+			t.Errorf("fsync of %s: %v", dir, err)
+		}
+		if err := d.Close(); err != nil {
+			t.Errorf("close of %s: %v", dir, err)
+		}
+	}
 	if _, err := os.OpenFile(m.path(".ssefs/versions/f/"+names[0]), os.O_RDWR, 0); err != syscall.EROFS && !errors.Is(err, syscall.EROFS) {
 		t.Errorf("open for writing: %v, want EROFS", err)
 	}

@@ -48,3 +48,25 @@ func (h *versionHandle) Fsync(ctx context.Context, flags uint32) syscall.Errno {
 
 // Release has nothing to drop: OpenVersion's state is not shared.
 func (h *versionHandle) Release(ctx context.Context) syscall.Errno { return 0 }
+
+// Directories of the view hold nothing to make durable: fsync(2) of one
+// succeeds, as on any read-only directory.
+
+var (
+	_ = (gofs.NodeFsyncer)((*viewRoot)(nil))
+	_ = (gofs.NodeFsyncer)((*viewDir)(nil))
+	_ = (gofs.NodeFsyncer)((*versionsDir)(nil))
+)
+
+// Fsync of /.ssefs does nothing.
+func (v *viewRoot) Fsync(ctx context.Context, f gofs.FileHandle, flags uint32) syscall.Errno {
+	return 0
+}
+
+// Fsync of a mirrored directory does nothing.
+func (v *viewDir) Fsync(ctx context.Context, f gofs.FileHandle, flags uint32) syscall.Errno { return 0 }
+
+// Fsync of a file's directory of versions does nothing.
+func (v *versionsDir) Fsync(ctx context.Context, f gofs.FileHandle, flags uint32) syscall.Errno {
+	return 0
+}
