@@ -39,6 +39,7 @@ func virtualDirAttr(l *object.Layer, ino object.Ino, out *fuse.Attr) {
 // viewRoot is /.ssefs.
 type viewRoot struct {
 	gofs.Inode
+	readOnlyView
 	l *object.Layer
 }
 
@@ -82,6 +83,7 @@ func (v *viewRoot) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) 
 // file, live or deleted, a directory of its versions.
 type viewDir struct {
 	gofs.Inode
+	readOnlyView
 	l   *object.Layer
 	dir object.Ino
 }
@@ -154,6 +156,7 @@ func (v *viewDir) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 // versionsDir lists the versions of one file, oldest first.
 type versionsDir struct {
 	gofs.Inode
+	readOnlyView
 	l   *object.Layer
 	ino object.Ino
 }
@@ -232,6 +235,7 @@ func (v *versionsDir) Lookup(ctx context.Context, name string, out *fuse.EntryOu
 // versionFile is one version, readable with cat and cp.
 type versionFile struct {
 	gofs.Inode
+	readOnlyView
 	l        *object.Layer
 	ino      object.Ino
 	v        object.VersionInfo

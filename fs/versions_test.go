@@ -290,3 +290,48 @@ func TestVersionsViewFsync(t *testing.T) {
 		t.Errorf("open for writing: %v, want EROFS", err)
 	}
 }
+
+// TestVersionsViewReadOnly: every change attempted in the view fails with
+// EROFS and changes nothing; `rm` of a version and `rmdir` of a file's
+// versions used to report success while nothing was removed.
+func TestVersionsViewReadOnly(t *testing.T) {
+	m := newTestMount(t)
+	os.Mkdir(m.path("d"), 0o755)
+	if err := os.WriteFile(m.path("d/f"), []byte("data\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	names := versionEntries(t, m, "d/f")
+	dir := m.path(".ssefs/versions/d")
+	v := m.path(".ssefs/versions/d/f/" + names[0])
+	for _, tc := range []struct {
+		name string
+		op   func() error
+	}{
+		{"rm version", func() error { return os.Remove(v) }},
+		{"rmdir versions", func() error { return syscall.Rmdir(dir + "/f") }},
+		{"rmdir dir", func() error { return syscall.Rmdir(dir) }},
+		{"chmod version", func() error { return os.Chmod(v, 0o600) }},
+		{"chown version", func() error { return os.Chown(v, 1, 1) }},
+		{"utimes version", func() error { return os.Chtimes(v, time.Now(), time.Now()) }},
+		{"truncate version", func() error { return os.Truncate(v, 0) }},
+		{"chmod dir", func() error { return os.Chmod(dir, 0o700) }},
+		{"mkdir", func() error { return os.Mkdir(dir+"/new", 0o755) }},
+		{"create", func() error { return os.WriteFile(dir+"/f/new", nil, 0o644) }},
+		{"mknod", func() error { return syscall.Mknod(dir+"/fifo", syscall.S_IFIFO|0o644, 0) }},
+		{"symlink", func() error { return os.Symlink("x", dir+"/s") }},
+		{"link into view", func() error { return os.Link(m.path("d/f"), dir+"/l") }},
+		{"rename in view", func() error { return os.Rename(v, v+"x") }},
+		{"setxattr", func() error { return unix.Setxattr(v, "user.x", []byte("1"), 0) }},
+		{"removexattr", func() error { return unix.Removexattr(v, "user.x") }},
+	} {
+		if err := tc.op(); !errors.Is(err, syscall.EROFS) {
+			t.Errorf("%s: %v, want EROFS", tc.name, err)
+		}
+	}
+	if got := versionEntries(t, m, "d/f"); len(got) != len(names) {
+		t.Fatalf("versions after the attempts: %v, want %v", got, names)
+	}
+	if b, err := os.ReadFile(v); err != nil || string(b) != "data\n" {
+		t.Fatalf("version after the attempts: %q, %v", b, err)
+	}
+}
