@@ -20,6 +20,12 @@ import (
 // ErrNotServing means no mount answers on the socket.
 var ErrNotServing = errors.New("control: no mount is serving this store")
 
+// ErrPermission means the caller may not reach the socket (mode 0600, in a
+// 0700 store directory): the store belongs to another user, who (or root)
+// must run the command. It is not ErrNotServing: the store may well be
+// mounted, and opening it directly would fail for the same reason.
+var ErrPermission = errors.New("control: permission denied")
+
 // Server serves the control API of one mount.
 type Server struct {
 	srv  *http.Server
@@ -65,6 +71,9 @@ type Client struct {
 // mount listens there.
 func Dial(path string) (*Client, error) {
 	c, err := net.DialTimeout("unix", path, 2*time.Second)
+	if errors.Is(err, os.ErrPermission) {
+		return nil, fmt.Errorf("%w on %s: the store belongs to another user; run the command as that user or root", ErrPermission, path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w (%v)", ErrNotServing, err)
 	}

@@ -24,10 +24,13 @@ func noCache(out *fuse.EntryOut) {
 	out.SetAttrTimeout(0)
 }
 
+// virtualDirAttr mirrors the real directory ino without its write bits, so
+// the kernel's permission checks in the view are those of the live tree.
 func virtualDirAttr(l *object.Layer, ino object.Ino, out *fuse.Attr) {
-	out.Mode = syscall.S_IFDIR | 0o555
+	out.Mode = syscall.S_IFDIR
 	out.Nlink = 2
 	if in, err := l.Inode(ino); err == nil {
+		out.Mode |= in.Mode & 0o555
 		out.Uid, out.Gid = in.UID, in.GID
 		out.SetTimes(nil, ptime(in.Mtime), ptime(in.Ctime))
 	}
@@ -36,6 +39,7 @@ func virtualDirAttr(l *object.Layer, ino object.Ino, out *fuse.Attr) {
 // viewRoot is /.ssefs.
 type viewRoot struct {
 	gofs.Inode
+	readOnlyView
 	l *object.Layer
 }
 
@@ -57,6 +61,9 @@ func (v *viewRoot) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.At
 }
 
 func (v *viewRoot) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	if errno := viewAccess(ctx, v.l, object.RootIno, mayExec); errno != 0 {
+		return nil, errno
+	}
 	if name != "versions" {
 		return nil, syscall.ENOENT
 	}
@@ -66,6 +73,9 @@ func (v *viewRoot) Lookup(ctx context.Context, name string, out *fuse.EntryOut) 
 }
 
 func (v *viewRoot) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
+	if errno := viewAccess(ctx, v.l, object.RootIno, mayRead); errno != 0 {
+		return nil, errno
+	}
 	return gofs.NewListDirStream([]fuse.DirEntry{{Name: "versions", Mode: syscall.S_IFDIR}}), 0
 }
 
@@ -73,6 +83,7 @@ func (v *viewRoot) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) 
 // file, live or deleted, a directory of its versions.
 type viewDir struct {
 	gofs.Inode
+	readOnlyView
 	l   *object.Layer
 	dir object.Ino
 }
@@ -88,7 +99,12 @@ func (v *viewDir) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.Att
 	return 0
 }
 
+// Lookup needs search permission on the real directory, as a lookup in the
+// live tree does.
 func (v *viewDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	if errno := viewAccess(ctx, v.l, v.dir, mayExec); errno != 0 {
+		return nil, errno
+	}
 	in, err := v.l.Lookup(v.dir, name)
 	if err == object.ErrNotFound {
 		in, err = v.l.LookupDeleted(v.dir, name)
@@ -108,7 +124,11 @@ func (v *viewDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 	return nil, syscall.ENOENT
 }
 
+// Readdir needs read permission on the real directory.
 func (v *viewDir) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
+	if errno := viewAccess(ctx, v.l, v.dir, mayRead); errno != 0 {
+		return nil, errno
+	}
 	ents, err := v.l.ReadDir(v.dir)
 	if err != nil {
 		return nil, toErrno(ctx, "versions readdir", err)
@@ -136,6 +156,7 @@ func (v *viewDir) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 // versionsDir lists the versions of one file, oldest first.
 type versionsDir struct {
 	gofs.Inode
+	readOnlyView
 	l   *object.Layer
 	ino object.Ino
 }
@@ -166,7 +187,11 @@ func (v *versionsDir) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse
 	return 0
 }
 
+// Readdir lists the versions to whoever may read the file.
 func (v *versionsDir) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
+	if errno := viewAccess(ctx, v.l, v.ino, mayRead); errno != 0 {
+		return nil, errno
+	}
 	vs, err := v.l.Versions(v.ino)
 	if err != nil {
 		return nil, toErrno(ctx, "versions readdir", err)
@@ -178,7 +203,12 @@ func (v *versionsDir) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errn
 	return gofs.NewListDirStream(out), 0
 }
 
+// Lookup needs read permission on the file (the directory's search bits
+// are its read bits).
 func (v *versionsDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	if errno := viewAccess(ctx, v.l, v.ino, mayRead); errno != 0 {
+		return nil, errno
+	}
 	id, err := object.ParseVersion(name)
 	if err != nil {
 		return nil, syscall.ENOENT
@@ -205,6 +235,7 @@ func (v *versionsDir) Lookup(ctx context.Context, name string, out *fuse.EntryOu
 // versionFile is one version, readable with cat and cp.
 type versionFile struct {
 	gofs.Inode
+	readOnlyView
 	l        *object.Layer
 	ino      object.Ino
 	v        object.VersionInfo
@@ -228,8 +259,16 @@ func (f *versionFile) attr(out *fuse.Attr) {
 	out.SetTimes(nil, ptime(f.v.Mtime), ptime(int64(f.v.ID)))
 }
 
+// Getattr reports the file's current owner and read bits, so a chmod or
+// chown of the file shows in its versions at once.
 func (f *versionFile) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	in, err := f.l.Inode(f.ino)
+	if err != nil {
+		return toErrno(ctx, "versions getattr", err)
+	}
 	f.attr(&out.Attr)
+	out.Mode = syscall.S_IFREG | in.Mode&0o444
+	out.Uid, out.Gid = in.UID, in.GID
 	return 0
 }
 
@@ -237,14 +276,17 @@ func (f *versionFile) Open(ctx context.Context, flags uint32) (gofs.FileHandle, 
 	if flags&(syscall.O_WRONLY|syscall.O_RDWR|syscall.O_TRUNC|syscall.O_APPEND) != 0 {
 		return nil, 0, syscall.EROFS
 	}
+	if errno := viewAccess(ctx, f.l, f.ino, mayRead); errno != 0 {
+		return nil, 0, errno
+	}
 	if f.v.DeleteMarker {
-		return &Handle{f: nil}, fuse.FOPEN_KEEP_CACHE, 0
+		return &versionHandle{}, fuse.FOPEN_KEEP_CACHE, 0
 	}
 	st, err := f.l.OpenVersion(f.ino, f.v.ID)
 	if err != nil {
 		return nil, 0, toErrno(ctx, "open version", err)
 	}
-	return &Handle{f: st}, fuse.FOPEN_KEEP_CACHE, 0
+	return &versionHandle{f: st}, fuse.FOPEN_KEEP_CACHE, 0
 }
 
 func (f *versionFile) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {

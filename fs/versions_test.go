@@ -3,10 +3,12 @@ package fs
 import (
 	"bytes"
 	"crypto/rand"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -233,5 +235,103 @@ func TestLifecycleFreesSpace(t *testing.T) {
 	m.remount()
 	if n := len(versionEntries(t, m, "keep.txt")); n != 2 {
 		t.Fatalf("after remount keep.txt has %d versions", n)
+	}
+}
+
+// TestVersionsViewFsync: fsync and close of any entry of the view, a delete
+// marker included, are harmless no-ops (fsync of a delete marker used to
+// dereference a nil content state: EIO and a panic in the log).
+func TestVersionsViewFsync(t *testing.T) {
+	m := newTestMount(t)
+	if err := os.WriteFile(m.path("f"), []byte("data\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(m.path("f")); err != nil {
+		t.Fatal(err)
+	}
+	names := versionEntries(t, m, "f")
+	if len(names) != 2 || !strings.HasSuffix(names[1], "_deleted") {
+		t.Fatalf("versions of f = %v, want a version and a delete marker", names)
+	}
+	for _, name := range names {
+		f, err := os.Open(m.path(".ssefs/versions/f/" + name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Sync(); err != nil {
+			t.Errorf("fsync of %s: %v", name, err)
+		}
+		if err := unix.Fdatasync(int(f.Fd())); err != nil {
+			t.Errorf("fdatasync of %s: %v", name, err)
+		}
+		b := make([]byte, 16)
+		n, _ := f.Read(b)
+		if err := f.Close(); err != nil {
+			t.Errorf("close of %s: %v", name, err)
+		}
+		if want := map[bool]string{false: "data\n", true: ""}[strings.HasSuffix(name, "_deleted")]; string(b[:n]) != want {
+			t.Errorf("%s reads %q, want %q", name, b[:n], want)
+		}
+	}
+	// Directories of the view too.
+	for _, dir := range []string{".ssefs", ".ssefs/versions", ".ssefs/versions/f"} {
+		d, err := os.Open(m.path(dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Sync(); err != nil {
+			t.Errorf("fsync of %s: %v", dir, err)
+		}
+		if err := d.Close(); err != nil {
+			t.Errorf("close of %s: %v", dir, err)
+		}
+	}
+	if _, err := os.OpenFile(m.path(".ssefs/versions/f/"+names[0]), os.O_RDWR, 0); err != syscall.EROFS && !errors.Is(err, syscall.EROFS) {
+		t.Errorf("open for writing: %v, want EROFS", err)
+	}
+}
+
+// TestVersionsViewReadOnly: every change attempted in the view fails with
+// EROFS and changes nothing; `rm` of a version and `rmdir` of a file's
+// versions used to report success while nothing was removed.
+func TestVersionsViewReadOnly(t *testing.T) {
+	m := newTestMount(t)
+	os.Mkdir(m.path("d"), 0o755)
+	if err := os.WriteFile(m.path("d/f"), []byte("data\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	names := versionEntries(t, m, "d/f")
+	dir := m.path(".ssefs/versions/d")
+	v := m.path(".ssefs/versions/d/f/" + names[0])
+	for _, tc := range []struct {
+		name string
+		op   func() error
+	}{
+		{"rm version", func() error { return os.Remove(v) }},
+		{"rmdir versions", func() error { return syscall.Rmdir(dir + "/f") }},
+		{"rmdir dir", func() error { return syscall.Rmdir(dir) }},
+		{"chmod version", func() error { return os.Chmod(v, 0o600) }},
+		{"chown version", func() error { return os.Chown(v, 1, 1) }},
+		{"utimes version", func() error { return os.Chtimes(v, time.Now(), time.Now()) }},
+		{"truncate version", func() error { return os.Truncate(v, 0) }},
+		{"chmod dir", func() error { return os.Chmod(dir, 0o700) }},
+		{"mkdir", func() error { return os.Mkdir(dir+"/new", 0o755) }},
+		{"create", func() error { return os.WriteFile(dir+"/f/new", nil, 0o644) }},
+		{"mknod", func() error { return syscall.Mknod(dir+"/fifo", syscall.S_IFIFO|0o644, 0) }},
+		{"symlink", func() error { return os.Symlink("x", dir+"/s") }},
+		{"link into view", func() error { return os.Link(m.path("d/f"), dir+"/l") }},
+		{"rename in view", func() error { return os.Rename(v, v+"x") }},
+		{"setxattr", func() error { return unix.Setxattr(v, "user.x", []byte("1"), 0) }},
+		{"removexattr", func() error { return unix.Removexattr(v, "user.x") }},
+	} {
+		if err := tc.op(); !errors.Is(err, syscall.EROFS) {
+			t.Errorf("%s: %v, want EROFS", tc.name, err)
+		}
+	}
+	if got := versionEntries(t, m, "d/f"); len(got) != len(names) {
+		t.Fatalf("versions after the attempts: %v, want %v", got, names)
+	}
+	if b, err := os.ReadFile(v); err != nil || string(b) != "data\n" {
+		t.Fatalf("version after the attempts: %q, %v", b, err)
 	}
 }

@@ -190,6 +190,10 @@ func TestParseCustomerKey(t *testing.T) {
 		{"md5 wrong", good, md5b64(raw[1:]), false},
 		{"short", []byte(b64(raw[:16])), "", false},
 		{"garbage", []byte("not a key"), "", false},
+		// 44 base64 characters without padding hold 33 bytes (it used to panic).
+		{"33 bytes in 44 characters", []byte(strings.Repeat("A", 44)), "", false},
+		{"33 raw bytes", append(raw[:32:32], 1), "", false},
+		{"base64 of 33 bytes", []byte(b64(append(raw[:32:32], 1))), "", false},
 	} {
 		k, err := ParseCustomerKey(tc.value, tc.md5)
 		if (err == nil) != tc.ok || (tc.ok && string(k[:]) != string(raw)) {

@@ -39,12 +39,15 @@ func CustomerKeyFingerprint(storeID []byte, key *[32]byte) []byte {
 func ParseCustomerKey(value []byte, md5b64 string) (*[32]byte, error) {
 	var k [32]byte
 	v := bytes.TrimSpace(value)
-	if n, err := base64.StdEncoding.Decode(k[:], v); len(v) == 44 && err == nil && n == 32 {
-		// decoded
-	} else if len(value) == 32 {
+	// 44 base64 characters without padding decode to 33 bytes: decode into
+	// a buffer of the decoded length, never into the key itself.
+	buf := make([]byte, base64.StdEncoding.DecodedLen(len(v)))
+	defer clear(buf)
+	if n, err := base64.StdEncoding.Decode(buf, v); len(v) == 44 && err == nil && n == len(k) {
+		copy(k[:], buf[:n])
+	} else if len(value) == len(k) {
 		copy(k[:], value)
 	} else {
-		clear(k[:])
 		return nil, ErrCustomerKeyFormat
 	}
 	if md5b64 != "" {

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -97,7 +98,7 @@ func newConfig(cipher dare.Cipher, objectLock bool, kdf keyring.KDF) (*Config, e
 
 // LoadConfig reads and validates store.json of the store at dir.
 func LoadConfig(dir string) (*Config, error) {
-	b, err := os.ReadFile(filepath.Join(dir, ConfigFile))
+	b, err := readConfigFile(filepath.Join(dir, ConfigFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s", ErrNotStore, dir)
 	}
@@ -117,7 +118,30 @@ func LoadConfig(dir string) (*Config, error) {
 	if _, err := dare.ParseCipher(c.Cipher); err != nil || c.Cipher == "auto" {
 		return nil, fmt.Errorf("store: %s names an unknown cipher %q", ConfigFile, c.Cipher)
 	}
+	if err := checkKDF(c.KDF); err != nil {
+		return nil, err
+	}
+	if err := checkSealHook(dir, c.SealHook); err != nil {
+		return nil, err
+	}
 	return &c, nil
+}
+
+// readConfigFile reads store.json, refusing one larger than any config.
+func readConfigFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxConfigSize {
+		return nil, configErr("is larger than %d bytes", maxConfigSize)
+	}
+	return b, nil
 }
 
 // writeConfig writes store.json atomically so a crash never leaves half a config.
@@ -167,6 +191,9 @@ func syncDir(dir string) error {
 // SetSealHook records (or, with "", clears) the seal hook in store.json. It holds
 // no secret, so it may change while the store is open.
 func (c *Config) SetSealHook(dir, path string) error {
+	if err := checkSealHook(dir, path); err != nil {
+		return err
+	}
 	n := *c
 	n.SealHook = path
 	if err := writeConfig(dir, &n); err != nil {

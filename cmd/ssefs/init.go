@@ -48,6 +48,7 @@ func runInit(env *cliEnv, args []string) error {
 		}
 	}
 	defer mk.Zero()
+	privateFiles()
 	if err := store.Init(pos[0], mk, store.InitOptions{Cipher: cipher, ObjectLock: *objectLock, KDF: kdf}); err != nil {
 		return err
 	}

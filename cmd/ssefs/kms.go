@@ -27,7 +27,7 @@ type masterKeyReq struct {
 }
 
 type hookReq struct {
-	Path string `json:"path"`
+	Path control.Path `json:"path"`
 }
 
 func init() {
@@ -50,7 +50,7 @@ func init() {
 		return control.Handle(func(struct{}) (kmsStatus, error) { return kmsStatusOf(mc.l), nil })
 	})
 	registerRoute("POST /kms/hook", func(mc *mountCtx) http.Handler {
-		return control.Handle(func(in hookReq) (struct{}, error) { return struct{}{}, mc.l.SetSealHook(in.Path) })
+		return control.Handle(func(in hookReq) (struct{}, error) { return struct{}{}, mc.l.SetSealHook(string(in.Path)) })
 	})
 }
 
@@ -97,8 +97,10 @@ func runKMS(env *cliEnv, args []string) error {
 	}
 	switch {
 	case pos[0] == "seal" && len(pos) == 1:
-		if _, err := control.Dial(storeSocket(loc.store)); err != nil {
+		if _, err := control.Dial(storeSocket(loc.store)); errors.Is(err, control.ErrNotServing) {
 			return notMounted(nil)
+		} else if err != nil {
+			return err
 		}
 		err := withStore(loc, &ks, func(c *control.Client) error { return c.Call("POST", "/kms/seal", nil, nil) }, notMounted)
 		if err == nil {
@@ -107,8 +109,10 @@ func runKMS(env *cliEnv, args []string) error {
 		return err
 	case pos[0] == "unseal" && len(pos) == 1:
 		c, err := control.Dial(storeSocket(loc.store))
-		if err != nil {
+		if errors.Is(err, control.ErrNotServing) {
 			return notMounted(nil)
+		} else if err != nil {
+			return err
 		}
 		cfg, err := store.LoadConfig(loc.store)
 		if err != nil {
@@ -174,7 +178,7 @@ func runKMS(env *cliEnv, args []string) error {
 			return errUsage
 		}
 		return withStore(loc, &ks,
-			func(c *control.Client) error { return c.Call("POST", "/kms/hook", hookReq{path}, nil) },
+			func(c *control.Client) error { return c.Call("POST", "/kms/hook", hookReq{control.Path(path)}, nil) },
 			func(l *object.Layer) error { return l.SetSealHook(path) })
 	}
 	fs.Usage()

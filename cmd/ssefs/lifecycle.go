@@ -52,19 +52,19 @@ func (op layerOp[Req, Resp]) run(loc location, ks *keySource, req Req) (*Resp, e
 }
 
 type lifecycleReq struct {
-	Op   string      `json:"op"` // set, show, clear
-	Path string      `json:"path"`
-	Rule object.Rule `json:"rule"`
+	Op   string       `json:"op"` // set, show, clear
+	Path control.Path `json:"path"`
+	Rule object.Rule  `json:"rule"`
 }
 
 type lifecycleResp struct {
-	Path string      `json:"path"`
-	Set  bool        `json:"set"`
-	Rule object.Rule `json:"rule"`
+	Path control.Path `json:"path"`
+	Set  bool         `json:"set"`
+	Rule object.Rule  `json:"rule"`
 }
 
 func doLifecycle(l *object.Layer, in lifecycleReq) (*lifecycleResp, error) {
-	n, err := l.ResolvePath(in.Path)
+	n, err := l.ResolvePath(string(in.Path))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", in.Path, err)
 	}
@@ -129,9 +129,9 @@ func runLifecycle(env *cliEnv, args []string) error {
 
 // pathArg resolves a path argument to its store and the path inside it:
 // with --store the argument is already a path from the store's root.
-func pathArg(storeFlag, arg string, rel *string) (location, error) {
+func pathArg(storeFlag, arg string, rel *control.Path) (location, error) {
 	if storeFlag != "" {
-		*rel = arg
+		*rel = control.Path(arg)
 		return locate(storeFlag)
 	}
 	loc, err := locate(arg)
@@ -141,7 +141,7 @@ func pathArg(storeFlag, arg string, rel *string) (location, error) {
 	if loc.mountpoint == "" {
 		return loc, fmt.Errorf("%s is not inside a mount; use --store STORE with a path from the store's root", arg)
 	}
-	*rel = loc.rel
+	*rel = control.Path(loc.rel)
 	return loc, nil
 }
 
@@ -159,7 +159,7 @@ func runGC(env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stdout, "scanned %d files: expired %d versions, removed %d objects and %d orphan parts, compacted %d files, freed %s\n",
-		rep.Objects, rep.VersionsExpired, rep.ObjectsRemoved, rep.OrphanParts, rep.Compacted, humanBytes(rep.BytesFreed))
+	fmt.Fprintf(env.stdout, "scanned %d files: expired %d versions, removed %d objects and %d orphan parts, compacted %d files, %s\n",
+		rep.Objects, rep.VersionsExpired, rep.ObjectsRemoved, rep.OrphanParts, rep.Compacted, freedText(rep.BytesFreed))
 	return nil
 }

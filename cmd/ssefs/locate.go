@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -36,6 +37,8 @@ func locate(path string) (location, error) {
 	for d := abs; ; d = filepath.Dir(d) {
 		if _, err := os.Stat(filepath.Join(d, store.ConfigFile)); err == nil {
 			return location{store: d}, nil
+		} else if errors.Is(err, os.ErrPermission) {
+			return location{}, fmt.Errorf("%s: permission denied: if it is a store, it belongs to another user; run the command as that user or root", d)
 		}
 		if d == "/" {
 			break

@@ -1,20 +1,14 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"log"
 	"os"
-	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/ssefs/ssefs/control"
@@ -27,14 +21,6 @@ import (
 func init() {
 	register("mount", "mount a store (goes to the background once ready; -f stays)", runMount)
 }
-
-// The daemon child gets the master key on fd 3 and reports readiness on fd 4,
-// so the passphrase is asked once, by the parent, on the user's terminal.
-const (
-	envDaemon  = "SSEFS_DAEMON_CHILD"
-	childKeyFD = 3
-	childOKFD  = 4
-)
 
 type mountOpts struct {
 	allowOther bool
@@ -69,9 +55,13 @@ func runMount(env *cliEnv, args []string) error {
 	if fi, err := os.Stat(mnt); err != nil || !fi.IsDir() {
 		return fmt.Errorf("mountpoint %s is not a directory", mnt)
 	}
+	if err := checkNesting(dir, mnt); err != nil {
+		return err
+	}
 	var mk keyring.MasterKey
+	defer mk.Zero()
 	if os.Getenv(envDaemon) == "1" {
-		if mk, err = readChildKey(); err != nil {
+		if err := readChildKey(&mk); err != nil {
 			return err
 		}
 	} else {
@@ -79,92 +69,37 @@ func runMount(env *cliEnv, args []string) error {
 		if err != nil {
 			return err
 		}
-		if mk, err = ks.masterKey(cfg); err != nil {
+		mk, err = ks.masterKey(cfg)
+		// The key is derived: the passphrase leaves the environment (and
+		// /proc/PID/environ) and is never passed to the daemon.
+		if serr := scrubSecretEnv(); serr != nil && err == nil {
+			fmt.Fprintf(env.stderr, "ssefs mount: warning: %v\n", serr)
+		}
+		if err != nil {
 			return err
 		}
 		if !mo.foreground {
-			defer mk.Zero()
-			return daemonize(env, mk, args)
+			return daemonize(dir, &mk, args)
 		}
 	}
-	return serveMount(env, dir, mnt, mk, mo)
+	return serveMount(env, dir, mnt, &mk, mo)
 }
 
-// daemonize starts this command again in the foreground as a detached child
-// and waits until it reports that the mount is ready, or why it failed.
-func daemonize(env *cliEnv, mk keyring.MasterKey, args []string) error {
-	keyR, keyW, err := os.Pipe()
-	if err != nil {
-		return err
-	}
-	okR, okW, err := os.Pipe()
-	if err != nil {
-		return err
-	}
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	cmd := exec.Command(self, append([]string{"mount", "-f"}, args...)...)
-	cmd.Env = append(os.Environ(), envDaemon+"=1")
-	cmd.ExtraFiles = []*os.File{keyR, okW}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting mount daemon: %w", err)
-	}
-	keyR.Close()
-	okW.Close()
-	keyW.Write(mk[:])
-	keyW.Close()
-	line, _ := bufio.NewReader(okR).ReadString('\n')
-	okR.Close()
-	if line == "ok\n" {
-		cmd.Process.Release()
-		return nil
-	}
-	cmd.Wait()
-	if line = strings.TrimSpace(line); line == "" {
-		line = "mount daemon exited before the mount was ready"
-	}
-	return errors.New(line)
-}
-
-func readChildKey() (keyring.MasterKey, error) {
-	var mk keyring.MasterKey
-	f := os.NewFile(childKeyFD, "key")
-	defer f.Close()
-	if _, err := io.ReadFull(f, mk[:]); err != nil {
-		return mk, fmt.Errorf("reading master key from parent: %w", err)
-	}
-	return mk, nil
-}
-
-// report tells a waiting parent how the mount went; a no-op in the foreground.
-func report(err error) {
-	if os.Getenv(envDaemon) != "1" {
-		return
-	}
-	f := os.NewFile(childOKFD, "ready")
-	if err == nil {
-		f.WriteString("ok\n")
-	} else {
-		f.WriteString(strings.ReplaceAll(err.Error(), "\n", " ") + "\n")
-	}
-	f.Close()
-}
-
-func serveMount(env *cliEnv, dir, mnt string, mk keyring.MasterKey, mo mountOpts) (err error) {
-	defer func() { report(err) }()
+// serveMount mounts the store and serves it until it is unmounted. A
+// daemon child reports to its parent once: "ok" when the mount is ready, or
+// the error that stopped it before. A panic reports nothing, so the parent
+// sees the pipe close and shows the end of mount.log, where the child's
+// stderr goes.
+func serveMount(env *cliEnv, dir, mnt string, mk *keyring.MasterKey, mo mountOpts) (err error) {
+	defer func() {
+		if err != nil {
+			report(err)
+		}
+	}()
 	if os.Getenv(envDaemon) == "1" {
-		logf, lerr := os.OpenFile(filepath.Join(dir, "mount.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-		if lerr == nil {
-			log.SetOutput(logf)
-			defer logf.Close()
-		}
-		if null, nerr := os.OpenFile(os.DevNull, os.O_RDWR, 0); nerr == nil {
-			env.stdout, env.stderr = null, null
-			defer null.Close()
-		}
+		// stdout and stderr are mount.log (daemonize).
+		log.SetOutput(os.Stderr)
+		env.stdout, env.stderr = os.Stderr, os.Stderr
 	}
 	limitMemory()
 	if path := os.Getenv("SSEFS_CPUPROFILE"); path != "" {
@@ -176,7 +111,8 @@ func serveMount(env *cliEnv, dir, mnt string, mk keyring.MasterKey, mo mountOpts
 	if path := os.Getenv("SSEFS_HEAPPROFILE"); path != "" {
 		defer watchHeapPeak(path)()
 	}
-	st, err := store.Open(dir, mk)
+	privateFiles()
+	st, err := store.Open(dir, *mk)
 	mk.Zero()
 	if errors.Is(err, keyring.ErrWrongMasterKey) {
 		return errors.New("wrong passphrase or key file for this store (nothing was changed)")
@@ -190,6 +126,9 @@ func serveMount(env *cliEnv, dir, mnt string, mk keyring.MasterKey, mo mountOpts
 		return err
 	}
 	defer l.Close()
+	if os.Getenv(envDaemon) == "1" && os.Getenv(envDaemonFault) == "1" {
+		panic("ssefs: " + envDaemonFault + " is set: dying before the mount is ready")
+	}
 	server, err := fusefs.Mount(l, mnt, fusefs.MountConfig{AllowOther: mo.allowOther, Debug: mo.debug, Options: mo.options})
 	if err != nil {
 		return err
@@ -200,27 +139,21 @@ func serveMount(env *cliEnv, dir, mnt string, mk keyring.MasterKey, mo mountOpts
 		return err
 	}
 	defer ctl.Close()
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	go func() {
-		s := <-sigs
-		log.Printf("ssefs: %v: unmounting %s", s, mnt)
-		for i := 0; i < 50; i++ {
-			if err := server.Unmount(); err == nil {
-				return
-			} else if i == 0 {
-				log.Printf("ssefs: unmount: %v (retrying while busy)", err)
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
-	}()
+	detached := unmountOnSignal(server, mnt)
 	stopLifecycle := runLifecycleLoop(l, mo.lifecycle)
 	defer stopLifecycle()
 	log.Printf("ssefs: mounted %s on %s", dir, mnt)
 	report(nil)
-	err = nil
-	server.Wait()
-	log.Printf("ssefs: unmounted %s", mnt)
+	served := make(chan struct{})
+	go func() { server.Wait(); close(served) }()
+	select {
+	case <-served:
+		log.Printf("ssefs: unmounted %s", mnt)
+	case <-detached:
+		// Files still open in the detached mount keep the kernel's
+		// connection alive; it ends when this process exits.
+		log.Printf("ssefs: detached %s; closing the store", mnt)
+	}
 	return nil
 }
 
@@ -250,7 +183,7 @@ func runLifecycleLoop(l *object.Layer, every time.Duration) (stop func()) {
 				if n, saved, err := l.CompactAll(); err != nil {
 					log.Printf("ssefs: compaction: %v", err)
 				} else if n > 0 {
-					log.Printf("ssefs: compacted %d fragmented files, %d bytes saved", n, saved)
+					log.Printf("ssefs: compacted %d fragmented files, %s", n, freedText(saved))
 				}
 			}
 		}

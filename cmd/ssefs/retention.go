@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ssefs/ssefs/control"
 	"github.com/ssefs/ssefs/object"
 )
 
@@ -21,25 +22,25 @@ func init() {
 var lockOp = layerOp[lockReq, lockResp]{"POST", "/lock", doLock}
 
 type lockReq struct {
-	Op      string    `json:"op"` // show, set, hold
-	Path    string    `json:"path"`
-	Version uint64    `json:"version,omitempty"`
-	Mode    string    `json:"mode,omitempty"`
-	Until   time.Time `json:"until,omitzero"`
-	Bypass  bool      `json:"bypass_governance,omitempty"`
-	Hold    bool      `json:"hold,omitempty"`
-	Days    int       `json:"days,omitempty"` // default
+	Op      string       `json:"op"` // show, set, hold
+	Path    control.Path `json:"path"`
+	Version uint64       `json:"version,omitempty"`
+	Mode    string       `json:"mode,omitempty"`
+	Until   time.Time    `json:"until,omitzero"`
+	Bypass  bool         `json:"bypass_governance,omitempty"`
+	Hold    bool         `json:"hold,omitempty"`
+	Days    int          `json:"days,omitempty"` // default
 }
 
 type lockResp struct {
-	Path     string              `json:"path"`
+	Path     control.Path        `json:"path"`
 	ObjectID uint64              `json:"object_id"`
 	Lock     object.LockState    `json:"lock"`
 	Default  *object.LockDefault `json:"default,omitempty"`
 }
 
 func doLock(l *object.Layer, in lockReq) (*lockResp, error) {
-	n, err := l.ResolvePath(in.Path)
+	n, err := l.ResolvePath(string(in.Path))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", in.Path, err)
 	}

@@ -82,6 +82,9 @@ func (k *keySource) masterKey(cfg *store.Config) (keyring.MasterKey, error) {
 		}
 		return keyring.ReadKeyFile(k.keyFile)
 	}
+	if k.keyFile != "" {
+		return keyring.MasterKey{}, errors.New("this store uses a passphrase, not a key file: drop --key-file (the passphrase comes from --passphrase-file, $SSEFS_PASSPHRASE or a prompt)")
+	}
 	p, err := k.passphrase(false)
 	if err != nil {
 		return keyring.MasterKey{}, err
@@ -101,6 +104,7 @@ func (k *keySource) openStore(dir string) (*store.Store, error) {
 		return nil, err
 	}
 	defer mk.Zero()
+	privateFiles()
 	st, err := store.Open(dir, mk)
 	if errors.Is(err, keyring.ErrWrongMasterKey) {
 		return nil, errors.New("wrong passphrase or key file for this store (nothing was changed)")

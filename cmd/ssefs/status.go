@@ -133,3 +133,14 @@ func humanBytes(n int64) string {
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
+
+// freedText says how much space an operation freed. Compaction can make the
+// store grow (it writes a file's new parts while older versions keep the
+// old ones), so the net figure may be negative: say so instead of printing
+// a negative "freed".
+func freedText(n int64) string {
+	if n < 0 {
+		return "freed nothing (the store grew by " + humanBytes(-n) + ": compaction rewrote files whose older versions keep their old parts)"
+	}
+	return "freed " + humanBytes(n)
+}

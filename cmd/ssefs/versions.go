@@ -19,14 +19,14 @@ func init() {
 }
 
 type versionsReq struct {
-	Op            string `json:"op"`   // list, restore, purge
-	Path          string `json:"path"` // relative to the mount root
-	Version       uint64 `json:"version,omitempty"`
-	AllNoncurrent bool   `json:"all_noncurrent,omitempty"`
+	Op            string       `json:"op"`   // list, restore, purge
+	Path          control.Path `json:"path"` // relative to the mount root
+	Version       uint64       `json:"version,omitempty"`
+	AllNoncurrent bool         `json:"all_noncurrent,omitempty"`
 }
 
 type versionsResp struct {
-	Path       string               `json:"path"`
+	Path       control.Path         `json:"path"`
 	ObjectID   uint64               `json:"object_id"`
 	Versions   []object.VersionInfo `json:"versions,omitempty"`
 	Restored   *object.VersionInfo  `json:"restored,omitempty"`
@@ -36,7 +36,7 @@ type versionsResp struct {
 
 // doVersions serves the versions command, in a mount or on an opened store.
 func doVersions(l *object.Layer, in versionsReq) (*versionsResp, error) {
-	n, err := l.ResolvePath(in.Path)
+	n, err := l.ResolvePath(string(in.Path))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", in.Path, err)
 	}
