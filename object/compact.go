@@ -44,6 +44,9 @@ func (l *Layer) Compact(ino Ino) (compacted bool, freed int64, err error) {
 	if err != nil || src.size == 0 || !fragmented(src.runs) {
 		return false, 0, err
 	}
+	if l.st.Space.CheckData(src.size) != nil {
+		return false, 0, nil // it writes before it frees: not on a full disk (gc must still free space)
+	}
 	var newRuns []Run
 	var written []chunkstore.PartID
 	var writtenBytes int64

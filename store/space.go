@@ -1,0 +1,310 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// ReserveFile is the preallocated file that keeps room for the metadata
+// database on the filesystem holding the store (see Space).
+const ReserveFile = "meta.reserve"
+
+// Space sizes, all derived from the Badger options of openDB.
+//
+// Badger maps its write-ahead logs (2 × memtable size each), value logs
+// and tables with mmap after a truncate, so their blocks are allocated
+// only when a page is first written. On a full filesystem that write is a
+// SIGBUS, which no Go code can recover from: the daemon dies. The sizes
+// below keep Badger from ever meeting a full filesystem.
+const (
+	// MetaHeadroom is the free space data writes never eat: the active
+	// write-ahead log can still grow by one memtable, and flushing it
+	// writes a level-0 table of about the same size before the log is
+	// deleted.
+	MetaHeadroom = 2 * metaMemTableSize
+	// MetaFloor is the free space under which operations that grow the
+	// metadata (creating names, extended attributes) get ENOSPC. It covers
+	// one memtable flush, which Badger may start at any time.
+	MetaFloor = metaMemTableSize
+	// releaseBelow is the free space under which every metadata commit
+	// first gives the reserve file back: under MetaFloor, so that the few
+	// bytes the last accepted operations add do not release it, yet enough
+	// for the commits that free space (unlink, purge, gc) to go on.
+	releaseBelow = MetaFloor / 2
+	// ReserveSize is the size of ReserveFile: enough for Badger to open
+	// (a new write-ahead log) and flush a full memtable at close, once the
+	// filesystem was filled by someone else.
+	ReserveSize = 2 * metaMemTableSize
+	// valueLogGCRoom is what a value-log GC may write before it deletes
+	// the file it rewrites: one value-log file.
+	valueLogGCRoom = metaValueLogFileSize
+)
+
+// ErrNoSpace is returned (wrapped in a *NoSpaceError) when an operation
+// would eat into the space kept for the metadata database.
+var ErrNoSpace = errors.New("store: no space left for data on the filesystem holding the store")
+
+// NoSpaceError says how much room there was and how much was wanted.
+type NoSpaceError struct {
+	Dir   string // the store directory
+	Free  int64  // bytes free for ssefs, the released reserve counted as used
+	Need  int64  // bytes that would have to be free
+	Stage string // what was refused
+}
+
+func (e *NoSpaceError) Error() string {
+	return fmt.Sprintf("store: %s refused: the filesystem holding %s has %d bytes free for it, %d needed",
+		e.Stage, e.Dir, max(e.Free, 0), e.Need)
+}
+
+// Is makes errors.Is(err, ErrNoSpace) true.
+func (e *NoSpaceError) Is(target error) bool { return target == ErrNoSpace }
+
+// Space guards the free space of the filesystem holding a store, so that
+// a full disk answers ENOSPC to writers instead of killing the daemon.
+// A nil *Space guards nothing (every check passes).
+// Data writes may not eat into MetaHeadroom; metadata growth may not go
+// under MetaFloor; and ReserveFile, held while there is room, is given
+// back to Badger whenever the free space falls under MetaFloor/2 anyway
+// (something outside the store filled the disk, or writes in flight
+// overshot), and taken again once space was freed. The reserve file's
+// content means nothing; only its blocks matter.
+type Space struct {
+	dir  string
+	path string
+
+	mu       sync.Mutex
+	held     int64 // bytes of the reserve file allocated
+	released bool  // logged that the reserve was given up, until restored
+}
+
+// newSpace opens the space guard of the store at dir, learning how much
+// of the reserve file exists. A reserve file that is not a regular file
+// (the store directory is untrusted) is an error.
+func newSpace(dir string) (*Space, error) {
+	s := &Space{dir: dir, path: filepath.Join(dir, ReserveFile)}
+	var st unix.Stat_t
+	switch err := unix.Lstat(s.path, &st); {
+	case errors.Is(err, unix.ENOENT):
+	case err != nil:
+		return nil, fmt.Errorf("store: %s: %w", s.path, err)
+	case st.Mode&unix.S_IFMT != unix.S_IFREG:
+		return nil, fmt.Errorf("store: %s is not a regular file", s.path)
+	default:
+		s.held = min(st.Blocks*512, st.Size)
+	}
+	return s, nil
+}
+
+// free returns the bytes an unprivileged writer may still use on the
+// filesystem holding the store.
+func (s *Space) free() (int64, error) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(s.dir, &st); err != nil {
+		return 0, fmt.Errorf("store: statfs %s: %w", s.dir, err)
+	}
+	return int64(st.Bavail) * int64(st.Bsize), nil
+}
+
+// owedLocked is how much of the reserve is given up and must come back
+// before data may use the space.
+func (s *Space) owedLocked() int64 { return max(ReserveSize-s.held, 0) }
+
+// CheckData returns a *NoSpaceError if writing n bytes of data would leave
+// less than MetaHeadroom free, the released part of the reserve counted as
+// used.
+func (s *Space) CheckData(n int64) error {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	free, err := s.settleLocked()
+	if err != nil {
+		return err
+	}
+	if avail := free - s.owedLocked(); avail-n < MetaHeadroom {
+		return &NoSpaceError{Dir: s.dir, Free: avail, Need: n + MetaHeadroom, Stage: "write"}
+	}
+	return nil
+}
+
+// CheckMeta returns a *NoSpaceError if less than MetaFloor is free, the
+// released part of the reserve counted as used: operations that add
+// metadata (a name, an extended attribute) call it. Operations that free
+// space (unlink, purge, gc) never do.
+func (s *Space) CheckMeta() error {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	free, err := s.settleLocked()
+	if err != nil {
+		return err
+	}
+	if avail := free - s.owedLocked(); avail < MetaFloor {
+		return &NoSpaceError{Dir: s.dir, Free: avail, Need: MetaFloor, Stage: "metadata update"}
+	}
+	return nil
+}
+
+// Headroom settles the reserve before a metadata write: every metadata
+// commit and Close call it. It never fails them (a statfs or allocation
+// error only loses the guard, and is logged).
+func (s *Space) Headroom() {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.settleLocked(); err != nil {
+		log.Printf("ssefs: %v", err)
+	}
+}
+
+// settleLocked gives the reserve file back to the filesystem if less than
+// MetaFloor/2 is free, so the metadata write about to happen finds room,
+// and takes it again as soon as MetaFloor stays free beside it (data may
+// write again only once MetaHeadroom does). It returns the free space.
+func (s *Space) settleLocked() (int64, error) {
+	free, err := s.free()
+	if err != nil {
+		return 0, err
+	}
+	switch owed := s.owedLocked(); {
+	case free < releaseBelow && s.held > 0:
+		s.releaseLocked(free)
+	case owed > 0 && free-owed >= MetaFloor:
+		if err := s.restoreLocked(); err != nil {
+			log.Printf("ssefs: taking the metadata reserve back: %v", err)
+		}
+	default:
+		return free, nil
+	}
+	return s.free()
+}
+
+// ValueLogGCRoom reports whether a value-log GC, which rewrites live values
+// before it deletes the old file, can run without eating the headroom.
+func (s *Space) ValueLogGCRoom() bool {
+	if s == nil {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	free, err := s.free()
+	return err == nil && free-s.owedLocked()-valueLogGCRoom >= MetaHeadroom
+}
+
+// releaseLocked truncates the reserve file to nothing.
+func (s *Space) releaseLocked(free int64) {
+	f, err := s.openReserve()
+	if err == nil {
+		err = f.Truncate(0)
+		f.Close()
+	}
+	if err != nil {
+		log.Printf("ssefs: releasing the metadata reserve: %v", err)
+		return
+	}
+	if !s.released {
+		log.Printf("ssefs: the filesystem holding %s is full (%d bytes free): released the %d-byte metadata reserve; "+
+			"writes get ENOSPC until space is freed (rm, ssefs versions purge, ssefs gc)", s.dir, free, s.held)
+	}
+	s.held, s.released = 0, true
+}
+
+// restoreLocked allocates the reserve file to ReserveSize again.
+func (s *Space) restoreLocked() error {
+	f, err := s.openReserve()
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := allocate(f, ReserveSize); err != nil {
+		f.Truncate(0) // a half-allocated reserve would only hide free space
+		s.held = 0
+		return fmt.Errorf("store: allocating %s: %w", s.path, err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("store: syncing %s: %w", s.path, err)
+	}
+	if s.released {
+		log.Printf("ssefs: the metadata reserve of %s is back (%d bytes)", s.dir, int64(ReserveSize))
+	}
+	s.held, s.released = ReserveSize, false
+	return nil
+}
+
+// openReserve opens (creating) the reserve file without following a
+// symlink an attacker may have put in its place.
+func (s *Space) openReserve() (*os.File, error) {
+	f, err := os.OpenFile(s.path, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("store: opening %s: %w", s.path, err)
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("store: %s is not a regular file", s.path)
+	}
+	return f, nil
+}
+
+// allocate makes f size bytes long with every block allocated: fallocate
+// where the filesystem has it, zeros written otherwise.
+func allocate(f *os.File, size int64) error {
+	err := unix.Fallocate(int(f.Fd()), 0, 0, size)
+	if err == nil || !errors.Is(err, unix.EOPNOTSUPP) {
+		return err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	zeros := make([]byte, 1<<20)
+	for left := size; left > 0; left -= int64(len(zeros)) {
+		if _, err := f.Write(zeros[:min(left, int64(len(zeros)))]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// prepareOpen makes room for Badger before it opens: the reserve is
+// released if the filesystem is nearly full, and the open is refused with
+// a clear error if even that leaves less than MetaFloor (Badger would die
+// writing its new log, not fail).
+func (s *Space) prepareOpen() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	free, err := s.free()
+	if err != nil {
+		return err
+	}
+	if free < MetaFloor && s.held > 0 {
+		s.releaseLocked(free)
+		if free, err = s.free(); err != nil {
+			return err
+		}
+	}
+	if free < MetaFloor {
+		return fmt.Errorf("%w: %s has %d bytes free and no metadata reserve left; the metadata database needs %d to open "+
+			"(free some space on that filesystem and try again)", ErrDiskFull, s.dir, free, int64(MetaFloor))
+	}
+	return nil
+}
+
+// ErrDiskFull is returned by Open when the filesystem holding the store is
+// too full for the metadata database to open safely.
+var ErrDiskFull = errors.New("store: the disk holding the store is full")
+
+// afterOpen takes the reserve (back) if there is room for it and the
+// headroom, so a store made before the reserve existed gets one too.
+func (s *Space) afterOpen() { s.Headroom() }
