@@ -1,0 +1,217 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// smallTmpfs mounts a tmpfs of size bytes: a filesystem that really fills
+// up, on which Badger's mapped files really fault when it is full.
+func smallTmpfs(t *testing.T, size int64) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a small tmpfs needs root")
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%d", size), "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Fatalf("mounting a tmpfs: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
+	return dir
+}
+
+func freeSpace(t *testing.T, dir string) int64 {
+	t.Helper()
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		t.Fatal(err)
+	}
+	return int64(st.Bavail) * int64(st.Bsize)
+}
+
+// writeSynced writes data to path and fsyncs it; the error is the first
+// of write, fsync and close.
+func writeSynced(path string, data []byte) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	_, werr := f.Write(data)
+	serr := f.Sync()
+	cerr := f.Close()
+	return errors.Join(werr, serr, cerr)
+}
+
+// okOrNoSpace fails the test unless err is nil or ENOSPC.
+func okOrNoSpace(t *testing.T, what string, err error) {
+	t.Helper()
+	if err != nil && !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("%s on a full disk: %v (want success or ENOSPC)", what, err)
+	}
+}
+
+// TestFullDisk runs a mount on a 64 MiB tmpfs through a full disk: filling
+// it through the mount answers ENOSPC and the daemon lives; metadata
+// operations work or answer ENOSPC; rm, versions purge and gc free space
+// and writing works again; a remount on a disk filled to the last byte from
+// outside works and every committed file reads back byte for byte.
+func TestFullDisk(t *testing.T) {
+	requireFUSE(t)
+	fsDir := smallTmpfs(t, 64<<20)
+	base := t.TempDir()
+	dir, mnt, pf := filepath.Join(fsDir, "store"), filepath.Join(base, "mnt"), filepath.Join(base, "pass")
+	os.Mkdir(mnt, 0o755)
+	os.WriteFile(pf, []byte("full disk test\n"), 0o600)
+	mustSsefs(t, nil, "init", "--passphrase-file", pf, dir)
+	mustSsefs(t, nil, "mount", "--passphrase-file", pf, dir, mnt)
+	t.Cleanup(func() {
+		if _, err := ssefs(t, nil, "umount", mnt); err != nil {
+			exec.Command("fusermount3", "-uz", mnt).Run()
+		}
+	})
+	alive := func(stage string) {
+		t.Helper()
+		if out, err := ssefs(t, nil, "status", mnt); err != nil {
+			log, _ := os.ReadFile(filepath.Join(dir, "mount.log"))
+			t.Fatalf("%s: the mount daemon does not answer: %v\n%s\nmount.log:\n%s", stage, err, out, log)
+		}
+		if _, err := os.ReadDir(mnt); err != nil {
+			t.Fatalf("%s: listing the mount: %v", stage, err)
+		}
+	}
+	rng := rand.New(rand.NewSource(1))
+	want := map[string][]byte{}
+	verify := func(stage string) {
+		t.Helper()
+		for name, data := range want {
+			got, err := os.ReadFile(filepath.Join(mnt, name))
+			if err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("%s: %s reads %d bytes, err %v; want the %d committed bytes", stage, name, len(got), err, len(data))
+			}
+		}
+	}
+
+	// 1. Fill through the mount until a write answers ENOSPC.
+	var full bool
+	for i := 0; i < 128 && !full; i++ {
+		name := fmt.Sprintf("f%03d", i)
+		data := make([]byte, 1<<20)
+		rng.Read(data)
+		switch err := writeSynced(filepath.Join(mnt, name), data); {
+		case err == nil:
+			want[name] = data
+		case errors.Is(err, syscall.ENOSPC):
+			full = true
+			os.Remove(filepath.Join(mnt, name))
+		default:
+			t.Fatalf("writing %s: %v (want success or ENOSPC)", name, err)
+		}
+	}
+	if !full {
+		t.Fatal("128 MiB written to a 64 MiB filesystem without ENOSPC")
+	}
+	t.Logf("%d MiB committed before ENOSPC; %d bytes free", len(want), freeSpace(t, fsDir))
+	alive("after ENOSPC on data")
+
+	// 2. Metadata on the full disk: names, attributes, extended attributes
+	// until ENOSPC. Badger's mapped files fault on a full disk, so without
+	// the reserve this is where the daemon died.
+	big := bytes.Repeat([]byte("x"), 3000)
+	var xattrNoSpace bool
+	for i := 0; i < 20000 && !xattrNoSpace; i++ {
+		d := filepath.Join(mnt, fmt.Sprintf("d%05d", i))
+		if err := os.Mkdir(d, 0o755); err != nil {
+			okOrNoSpace(t, "mkdir", err)
+			xattrNoSpace = true
+			break
+		}
+		if err := unix.Setxattr(d, "user.big", big, 0); err != nil {
+			okOrNoSpace(t, "setxattr", err)
+			xattrNoSpace = true
+		}
+	}
+	if !xattrNoSpace {
+		t.Fatal("20000 directories with 3000-byte attributes fit on a full disk without ENOSPC")
+	}
+	okOrNoSpace(t, "rename", os.Rename(filepath.Join(mnt, "d00000"), filepath.Join(mnt, "renamed")))
+	okOrNoSpace(t, "chmod", os.Chmod(filepath.Join(mnt, "f000"), 0o600))
+	okOrNoSpace(t, "truncate", os.Truncate(filepath.Join(mnt, "f001"), 1<<20))
+	alive("after ENOSPC on metadata")
+	verify("full disk")
+
+	// 3. Free space: rm, purge the versions rm kept, gc.
+	before := freeSpace(t, fsDir)
+	var removed []string
+	for name := range want {
+		if len(removed) == len(want)/2 {
+			break
+		}
+		if err := os.Remove(filepath.Join(mnt, name)); err != nil {
+			t.Fatalf("rm on a full disk: %v", err)
+		}
+		removed = append(removed, name)
+	}
+	for _, name := range removed {
+		mustSsefs(t, nil, "versions", "purge", "--all-noncurrent", "--yes", filepath.Join(mnt, name))
+		delete(want, name)
+	}
+	mustSsefs(t, nil, "gc", mnt)
+	if after := freeSpace(t, fsDir); after < before+int64(len(removed))<<20 {
+		t.Fatalf("rm, purge and gc of %d MiB: %d bytes free before, %d after", len(removed), before, after)
+	}
+	alive("after freeing space")
+	for i := 0; i < 4; i++ {
+		name := fmt.Sprintf("again%d", i)
+		data := make([]byte, 1<<20)
+		rng.Read(data)
+		if err := writeSynced(filepath.Join(mnt, name), data); err != nil {
+			t.Fatalf("writing after freeing space: %v", err)
+		}
+		want[name] = data
+	}
+	verify("after freeing space")
+
+	// 4. Unmount, fill the disk to the last byte from outside, mount again.
+	mustSsefs(t, nil, "umount", mnt)
+	filler, err := os.Create(filepath.Join(fsDir, "filler"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for buf := make([]byte, 1<<20); ; {
+		if _, err := filler.Write(buf); err != nil {
+			break
+		}
+	}
+	filler.Close()
+	if free := freeSpace(t, fsDir); free != 0 {
+		t.Fatalf("%d bytes free after filling from outside", free)
+	}
+	mustSsefs(t, nil, "mount", "--passphrase-file", pf, dir, mnt)
+	alive("remount on a full disk")
+	verify("remount on a full disk")
+	if err := writeSynced(filepath.Join(mnt, "nospace"), make([]byte, 1<<20)); !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("a write on the remounted full disk = %v, want ENOSPC", err)
+	}
+	os.Remove(filepath.Join(mnt, "nospace"))
+	os.Remove(filepath.Join(fsDir, "filler"))
+	if err := writeSynced(filepath.Join(mnt, "last"), []byte("room again")); err != nil {
+		t.Fatalf("writing once the outside file is gone: %v", err)
+	}
+	want["last"] = []byte("room again")
+	mustSsefs(t, nil, "umount", mnt)
+	mustSsefs(t, nil, "mount", "--passphrase-file", pf, dir, mnt)
+	verify("final remount")
+	if log, _ := os.ReadFile(filepath.Join(dir, "mount.log")); strings.Contains(string(log), "panic") {
+		t.Fatalf("mount.log shows a panic:\n%s", log)
+	}
+}
