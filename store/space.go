@@ -8,7 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
+	"github.com/dgraph-io/badger/v4"
 	"golang.org/x/sys/unix"
 )
 
@@ -80,6 +82,13 @@ type Space struct {
 	dir  string
 	path string
 
+	// compaction, refreshed from levels (the open database's, under mu)
+	// at every Headroom, is what Badger's largest compaction may write
+	// before it deletes its inputs; it is added to the headroom and the
+	// floor.
+	levels     func() []badger.LevelInfo
+	compaction atomic.Int64
+
 	mu       sync.Mutex
 	held     int64 // bytes of the reserve file allocated
 	released bool  // logged that the reserve was given up, until restored
@@ -130,8 +139,8 @@ func (s *Space) CheckData(n int64) error {
 	if err != nil {
 		return err
 	}
-	if avail := free - s.owedLocked(); avail-n < MetaHeadroom {
-		return &NoSpaceError{Dir: s.dir, Free: avail, Need: n + MetaHeadroom, Stage: "write"}
+	if need := n + MetaHeadroom + s.compaction.Load(); free-s.owedLocked() < need {
+		return &NoSpaceError{Dir: s.dir, Free: free - s.owedLocked(), Need: need, Stage: "write"}
 	}
 	return nil
 }
@@ -150,8 +159,8 @@ func (s *Space) CheckMeta() error {
 	if err != nil {
 		return err
 	}
-	if avail := free - s.owedLocked(); avail < MetaFloor {
-		return &NoSpaceError{Dir: s.dir, Free: avail, Need: MetaFloor, Stage: "metadata update"}
+	if need := MetaFloor + s.compaction.Load(); free-s.owedLocked() < need {
+		return &NoSpaceError{Dir: s.dir, Free: free - s.owedLocked(), Need: need, Stage: "metadata update"}
 	}
 	return nil
 }
@@ -165,9 +174,33 @@ func (s *Space) Headroom() {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.levels != nil {
+		s.compaction.Store(compactionRoom(s.levels()))
+	}
 	if _, err := s.settleLocked(); err != nil {
 		log.Printf("ssefs: %v", err)
 	}
+}
+
+// compactionRoom estimates what the largest compaction Badger may start
+// writes before it deletes its inputs: level 0 merged into the base level
+// (all of both), or one table of a level merged with the tables of the
+// next level it overlaps (taken as at most ten, the level size ratio).
+func compactionRoom(levels []badger.LevelInfo) int64 {
+	var room, l0 int64
+	for i, li := range levels {
+		switch {
+		case li.Level == 0:
+			l0 = li.Size
+		case li.IsBaseLevel:
+			room = max(room, l0+li.Size)
+		}
+		if li.Level > 0 && li.Size > 0 && i+1 < len(levels) {
+			next := levels[i+1]
+			room = max(room, min(li.Size, li.TargetFileSize)+min(next.Size, 10*next.TargetFileSize))
+		}
+	}
+	return room
 }
 
 // settleLocked gives the reserve file back to the filesystem if less than
@@ -201,7 +234,7 @@ func (s *Space) ValueLogGCRoom() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	free, err := s.free()
-	return err == nil && free-s.owedLocked()-valueLogGCRoom >= MetaHeadroom
+	return err == nil && free-s.owedLocked()-valueLogGCRoom >= MetaHeadroom+s.compaction.Load()
 }
 
 // releaseLocked truncates the reserve file to nothing.
@@ -305,6 +338,24 @@ func (s *Space) prepareOpen() error {
 // too full for the metadata database to open safely.
 var ErrDiskFull = errors.New("store: the disk holding the store is full")
 
-// afterOpen takes the reserve (back) if there is room for it and the
-// headroom, so a store made before the reserve existed gets one too.
-func (s *Space) afterOpen() { s.Headroom() }
+// afterOpen learns the levels of the opened database and takes the
+// reserve (back) if there is room, so a store made before the reserve
+// existed gets one too.
+func (s *Space) afterOpen(db *badger.DB) {
+	s.mu.Lock()
+	s.levels = db.Levels
+	s.mu.Unlock()
+	s.Headroom()
+}
+
+// beforeClose settles the reserve for the flush that closing the database
+// does, and forgets the database.
+func (s *Space) beforeClose() {
+	if s == nil {
+		return
+	}
+	s.Headroom()
+	s.mu.Lock()
+	s.levels = nil
+	s.mu.Unlock()
+}

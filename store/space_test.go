@@ -210,3 +210,28 @@ func TestReserveNotFollowed(t *testing.T) {
 		t.Fatalf("the symlink's target was changed: %q", b)
 	}
 }
+
+// TestCompactionRoom: the room kept for Badger grows with what its largest
+// compaction can write before deleting its inputs.
+func TestCompactionRoom(t *testing.T) {
+	const mb = 1 << 20
+	lv := func(level int, size, fileSize int64, base bool) badger.LevelInfo {
+		return badger.LevelInfo{Level: level, Size: size, TargetFileSize: fileSize, IsBaseLevel: base}
+	}
+	for _, c := range []struct {
+		name   string
+		levels []badger.LevelInfo
+		want   int64
+	}{
+		{"empty", []badger.LevelInfo{lv(0, 0, 0, false), lv(1, 0, 2*mb, false), lv(6, 0, 2*mb, true)}, 0},
+		{"level 0 into the base level", []badger.LevelInfo{lv(0, 20*mb, 0, false), lv(5, 0, 2*mb, false), lv(6, 30*mb, 2*mb, true)}, 50 * mb},
+		{"one table into the next level", []badger.LevelInfo{
+			lv(0, 0, 0, false), lv(4, 50*mb, 4*mb, true), lv(5, 500*mb, 8*mb, false), lv(6, 5000*mb, 16*mb, false)}, 8*mb + 160*mb},
+		{"next level smaller than ten tables", []badger.LevelInfo{
+			lv(0, 1*mb, 0, false), lv(5, 3*mb, 4*mb, true), lv(6, 20*mb, 8*mb, false)}, 3*mb + 20*mb},
+	} {
+		if got := compactionRoom(c.levels); got != c.want {
+			t.Errorf("%s: compactionRoom = %d MiB, want %d MiB", c.name, got/mb, c.want/mb)
+		}
+	}
+}

@@ -97,7 +97,7 @@ func Init(dir string, mk keyring.MasterKey, opts InitOptions) (err error) {
 	if err := db.Close(); err != nil {
 		return fmt.Errorf("store: closing new metadata db: %w", err)
 	}
-	space.afterOpen()
+	space.Headroom() // the reserve, if there is room
 	// store.json last: its presence is what makes the directory a store.
 	return writeConfig(dir, cfg)
 }
@@ -142,7 +142,7 @@ func Open(dir string, mk keyring.MasterKey) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
-	s.Space.afterOpen()
+	s.Space.afterOpen(s.DB)
 	if cfg.Format < FormatVersion {
 		// Everything older is read as is; the bump keeps older code, which
 		// cannot read what this code writes, from opening the store.
@@ -159,7 +159,7 @@ func Open(dir string, mk keyring.MasterKey) (*Store, error) {
 func (s *Store) Close() error {
 	var errs []error
 	if s.DB != nil {
-		s.Space.Headroom() // closing flushes the memtable into a new table
+		s.Space.beforeClose() // closing flushes the memtable into a new table
 		if err := s.DB.Sync(); err != nil {
 			errs = append(errs, fmt.Errorf("store: syncing metadata: %w", err))
 		}
