@@ -145,6 +145,27 @@ func (s *Space) CheckData(n int64) error {
 	return nil
 }
 
+// CheckPart returns a *NoSpaceError if storing a part of n bytes would
+// leave less than MetaFloor (and the compaction room) free. Data accepted
+// by CheckData is buffered before it is stored, so a fast writer can get
+// ahead of statfs; this check, on the bytes really written, is what keeps
+// the data of the store off the space Badger needs.
+func (s *Space) CheckPart(n int64) error {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	free, err := s.settleLocked()
+	if err != nil {
+		return err
+	}
+	if need := n + MetaFloor + s.compaction.Load(); free-s.owedLocked() < need {
+		return &NoSpaceError{Dir: s.dir, Free: free - s.owedLocked(), Need: need, Stage: "storing a part"}
+	}
+	return nil
+}
+
 // CheckMeta returns a *NoSpaceError if less than MetaFloor is free, the
 // released part of the reserve counted as used: operations that add
 // metadata (a name, an extended attribute) call it. Operations that free

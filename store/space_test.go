@@ -235,3 +235,35 @@ func TestCompactionRoom(t *testing.T) {
 		}
 	}
 }
+
+// TestPartsKeepOffTheFloor: a part file that would leave less than
+// MetaFloor free is refused with ErrNoSpace and leaves no file, whatever
+// the FUSE-level check let into the write buffers; a smaller one fits.
+func TestPartsKeepOffTheFloor(t *testing.T) {
+	fsDir, dir, mk := newSmallStore(t, 64<<20)
+	s, err := Open(dir, mk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	filler, err := os.Create(filepath.Join(fsDir, "filler"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := filler.Write(make([]byte, freeBytes(t, dir)-MetaFloor-2<<20)); err != nil {
+		t.Fatal(err)
+	}
+	filler.Close()
+	if err := s.Parts.Write(1, make([]byte, 4<<20)); !errors.Is(err, ErrNoSpace) {
+		t.Fatalf("a 4 MiB part with %d bytes free = %v, want ErrNoSpace", freeBytes(t, dir), err)
+	}
+	if _, err := s.Parts.Size(1); err == nil {
+		t.Fatal("the refused part was stored")
+	}
+	if err := s.Parts.Write(2, make([]byte, 1<<20)); err != nil {
+		t.Fatalf("a 1 MiB part with %d bytes free: %v", freeBytes(t, dir), err)
+	}
+	if got := reserveSize(t, dir); got != ReserveSize {
+		t.Fatalf("the reserve shrank to %d bytes with MetaFloor still free", got)
+	}
+}

@@ -132,6 +132,7 @@ func Open(dir string, mk keyring.MasterKey) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	s.Parts.SetRoom(s.Space.CheckPart)
 	// Badger dies (SIGBUS) rather than fails when it cannot extend its
 	// mapped files: make room first, or refuse clearly.
 	if err := s.Space.prepareOpen(); err != nil {

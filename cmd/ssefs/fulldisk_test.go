@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -181,7 +182,44 @@ func TestFullDisk(t *testing.T) {
 	}
 	verify("after freeing space")
 
-	// 4. Unmount, fill the disk to the last byte from outside, mount again.
+	// 4. Writers in parallel, without fsync, until ENOSPC: what they buffer
+	// runs ahead of statfs, and the parts must still stop short of the
+	// space the metadata needs. Their files may hold any prefix; the
+	// committed files may not change and the daemon must live.
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			f, err := os.Create(filepath.Join(mnt, fmt.Sprintf("par%d", w)))
+			if err != nil {
+				errs <- err
+				return
+			}
+			buf := make([]byte, 1<<20)
+			var werr error
+			for i := 0; i < 48 && werr == nil; i++ {
+				_, werr = f.Write(buf)
+			}
+			errs <- errors.Join(werr, f.Close())
+		}(w)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		okOrNoSpace(t, "parallel write", err)
+	}
+	alive("after parallel writers hit ENOSPC")
+	verify("after parallel writers hit ENOSPC")
+	for w := 0; w < 4; w++ {
+		name := filepath.Join(mnt, fmt.Sprintf("par%d", w))
+		os.Remove(name)
+		ssefs(t, nil, "versions", "purge", "--all-noncurrent", "--yes", name)
+	}
+	mustSsefs(t, nil, "gc", mnt)
+
+	// 5. Unmount, fill the disk to the last byte from outside, mount again.
 	mustSsefs(t, nil, "umount", mnt)
 	filler, err := os.Create(filepath.Join(fsDir, "filler"))
 	if err != nil {
