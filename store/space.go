@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 
 	"github.com/dgraph-io/badger/v4"
 	"golang.org/x/sys/unix"
@@ -82,12 +81,14 @@ type Space struct {
 	dir  string
 	path string
 
-	// compaction, refreshed from levels (the open database's, under mu)
-	// at every Headroom, is what Badger's largest compaction may write
-	// before it deletes its inputs; it is added to the headroom and the
-	// floor.
+	// compaction, refreshed from levels (the open database's) at every
+	// Headroom, is what Badger's largest compaction may write before it
+	// deletes its inputs; it is added to the headroom and the floor.
 	levels     func() []badger.LevelInfo
-	compaction atomic.Int64
+	compaction int64
+
+	// Bytes CheckData and CheckPart may still accept without a statfs.
+	dataBudget, partBudget int64
 
 	mu       sync.Mutex
 	held     int64 // bytes of the reserve file allocated
@@ -133,16 +134,7 @@ func (s *Space) CheckData(n int64) error {
 	if s == nil {
 		return nil
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	free, err := s.settleLocked()
-	if err != nil {
-		return err
-	}
-	if need := n + MetaHeadroom + s.compaction.Load(); free-s.owedLocked() < need {
-		return &NoSpaceError{Dir: s.dir, Free: free - s.owedLocked(), Need: need, Stage: "write"}
-	}
-	return nil
+	return s.checkBytes(n, MetaHeadroom, "write", &s.dataBudget)
 }
 
 // CheckPart returns a *NoSpaceError if storing a part of n bytes would
@@ -154,15 +146,34 @@ func (s *Space) CheckPart(n int64) error {
 	if s == nil {
 		return nil
 	}
+	return s.checkBytes(n, MetaFloor, "storing a part", &s.partBudget)
+}
+
+// maxBudget bounds the bytes accepted between two statfs calls, so that a
+// disk filled from outside is noticed soon.
+const maxBudget = 64 << 20
+
+// checkBytes refuses n bytes that would leave less than keep (and the
+// compaction room) free. Up to half the room left over at the last statfs,
+// kept in *budget, is accepted without another: the store's own writes
+// alone can then never take the free space under keep.
+func (s *Space) checkBytes(n, keep int64, stage string, budget *int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if n <= *budget {
+		*budget -= n
+		return nil
+	}
+	*budget = 0
 	free, err := s.settleLocked()
 	if err != nil {
 		return err
 	}
-	if need := n + MetaFloor + s.compaction.Load(); free-s.owedLocked() < need {
-		return &NoSpaceError{Dir: s.dir, Free: free - s.owedLocked(), Need: need, Stage: "storing a part"}
+	avail, need := free-s.owedLocked(), n+keep+s.compaction
+	if avail < need {
+		return &NoSpaceError{Dir: s.dir, Free: avail, Need: need, Stage: stage}
 	}
+	*budget = min((avail-need)/2, maxBudget)
 	return nil
 }
 
@@ -180,7 +191,7 @@ func (s *Space) CheckMeta() error {
 	if err != nil {
 		return err
 	}
-	if need := MetaFloor + s.compaction.Load(); free-s.owedLocked() < need {
+	if need := MetaFloor + s.compaction; free-s.owedLocked() < need {
 		return &NoSpaceError{Dir: s.dir, Free: free - s.owedLocked(), Need: need, Stage: "metadata update"}
 	}
 	return nil
@@ -196,7 +207,10 @@ func (s *Space) Headroom() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.levels != nil {
-		s.compaction.Store(compactionRoom(s.levels()))
+		if room := compactionRoom(s.levels()); room != s.compaction {
+			s.compaction = room
+			s.dataBudget, s.partBudget = 0, 0 // computed for another room
+		}
 	}
 	if _, err := s.settleLocked(); err != nil {
 		log.Printf("ssefs: %v", err)
@@ -255,7 +269,7 @@ func (s *Space) ValueLogGCRoom() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	free, err := s.free()
-	return err == nil && free-s.owedLocked()-valueLogGCRoom >= MetaHeadroom+s.compaction.Load()
+	return err == nil && free-s.owedLocked()-valueLogGCRoom >= MetaHeadroom+s.compaction
 }
 
 // releaseLocked truncates the reserve file to nothing.

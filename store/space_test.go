@@ -267,3 +267,28 @@ func TestPartsKeepOffTheFloor(t *testing.T) {
 		t.Fatalf("the reserve shrank to %d bytes with MetaFloor still free", got)
 	}
 }
+
+// TestBudgetNoticesOutsideFill: checks between two statfs calls accept at
+// most maxBudget bytes, so a disk filled from outside turns writes into
+// ErrNoSpace within that much.
+func TestBudgetNoticesOutsideFill(t *testing.T) {
+	fsDir, dir, mk := newSmallStore(t, 256<<20)
+	s, err := Open(dir, mk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Space.CheckData(1 << 20); err != nil {
+		t.Fatal(err)
+	}
+	fillFS(t, filepath.Join(fsDir, "filler"))
+	accepted := int64(0)
+	for ; accepted <= maxBudget; accepted += 1 << 20 {
+		if err := s.Space.CheckData(1 << 20); errors.Is(err, ErrNoSpace) {
+			return
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Fatalf("%d bytes accepted after the disk was filled", accepted)
+}
