@@ -50,7 +50,7 @@ const (
 
 // ErrNoSpace is returned (wrapped in a *NoSpaceError) when an operation
 // would eat into the space kept for the metadata database.
-var ErrNoSpace = errors.New("store: no space left for data on the filesystem holding the store")
+var ErrNoSpace = errors.New("store: no space left on the filesystem holding the store (the rest is kept for its metadata)")
 
 // NoSpaceError says how much room there was and how much was wanted.
 type NoSpaceError struct {
@@ -70,29 +70,27 @@ func (e *NoSpaceError) Is(target error) bool { return target == ErrNoSpace }
 
 // Space guards the free space of the filesystem holding a store, so that
 // a full disk answers ENOSPC to writers instead of killing the daemon.
-// A nil *Space guards nothing (every check passes).
-// Data writes may not eat into MetaHeadroom; metadata growth may not go
-// under MetaFloor; and ReserveFile, held while there is room, is given
-// back to Badger whenever the free space falls under MetaFloor/2 anyway
-// (something outside the store filled the disk, or writes in flight
-// overshot), and taken again once space was freed. The reserve file's
-// content means nothing; only its blocks matter.
+// Data writes may not eat into MetaHeadroom, part files and metadata
+// growth may not go under MetaFloor; and ReserveFile, held while there is
+// room, is given back to Badger whenever the free space falls under
+// MetaFloor/2 anyway (something outside the store filled the disk), and
+// taken again once space was freed. The reserve file's content means
+// nothing; only its blocks matter. A nil *Space guards nothing.
 type Space struct {
 	dir  string
 	path string
 
+	mu sync.Mutex // guards everything below
 	// compaction, refreshed from levels (the open database's) at every
 	// Headroom, is what Badger's largest compaction may write before it
 	// deletes its inputs; it is added to the headroom and the floor.
 	levels     func() []badger.LevelInfo
 	compaction int64
-
 	// Bytes CheckData and CheckPart may still accept without a statfs.
 	dataBudget, partBudget int64
-
-	mu       sync.Mutex
-	held     int64 // bytes of the reserve file allocated
-	released bool  // logged that the reserve was given up, until restored
+	held                   int64 // bytes of the reserve file allocated
+	released               bool  // logged that the reserve was given up, until restored
+	restoreFailed          bool  // logged that taking it back failed, until it succeeds
 }
 
 // newSpace opens the space guard of the store at dir, learning how much
@@ -251,8 +249,9 @@ func (s *Space) settleLocked() (int64, error) {
 	case free < releaseBelow && s.held > 0:
 		s.releaseLocked(free)
 	case owed > 0 && free-owed >= MetaFloor:
-		if err := s.restoreLocked(); err != nil {
+		if err := s.restoreLocked(); err != nil && !s.restoreFailed {
 			log.Printf("ssefs: taking the metadata reserve back: %v", err)
+			s.restoreFailed = true // once, not at every commit
 		}
 	default:
 		return free, nil
@@ -308,7 +307,7 @@ func (s *Space) restoreLocked() error {
 	if s.released {
 		log.Printf("ssefs: the metadata reserve of %s is back (%d bytes)", s.dir, int64(ReserveSize))
 	}
-	s.held, s.released = ReserveSize, false
+	s.held, s.released, s.restoreFailed = ReserveSize, false, false
 	return nil
 }
 
