@@ -3,19 +3,13 @@ package store
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log"
-	"os"
 	"path/filepath"
 	"sync"
 
 	"github.com/dgraph-io/badger/v4"
 	"golang.org/x/sys/unix"
 )
-
-// ReserveFile is the preallocated file that keeps room for the metadata
-// database on the filesystem holding the store (see Space).
-const ReserveFile = "meta.reserve"
 
 // Space sizes, all derived from the Badger options of openDB.
 //
@@ -269,127 +263,4 @@ func (s *Space) ValueLogGCRoom() bool {
 	defer s.mu.Unlock()
 	free, err := s.free()
 	return err == nil && free-s.owedLocked()-valueLogGCRoom >= MetaHeadroom+s.compaction
-}
-
-// releaseLocked truncates the reserve file to nothing.
-func (s *Space) releaseLocked(free int64) {
-	f, err := s.openReserve()
-	if err == nil {
-		err = f.Truncate(0)
-		f.Close()
-	}
-	if err != nil {
-		log.Printf("ssefs: releasing the metadata reserve: %v", err)
-		return
-	}
-	if !s.released {
-		log.Printf("ssefs: the filesystem holding %s is full (%d bytes free): released the %d-byte metadata reserve; "+
-			"writes get ENOSPC until space is freed (rm, ssefs versions purge, ssefs gc)", s.dir, free, s.held)
-	}
-	s.held, s.released = 0, true
-}
-
-// restoreLocked allocates the reserve file to ReserveSize again.
-func (s *Space) restoreLocked() error {
-	f, err := s.openReserve()
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if err := allocate(f, ReserveSize); err != nil {
-		f.Truncate(0) // a half-allocated reserve would only hide free space
-		s.held = 0
-		return fmt.Errorf("store: allocating %s: %w", s.path, err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("store: syncing %s: %w", s.path, err)
-	}
-	if s.released {
-		log.Printf("ssefs: the metadata reserve of %s is back (%d bytes)", s.dir, int64(ReserveSize))
-	}
-	s.held, s.released, s.restoreFailed = ReserveSize, false, false
-	return nil
-}
-
-// openReserve opens (creating) the reserve file without following a
-// symlink an attacker may have put in its place.
-func (s *Space) openReserve() (*os.File, error) {
-	f, err := os.OpenFile(s.path, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("store: opening %s: %w", s.path, err)
-	}
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, fmt.Errorf("store: %s is not a regular file", s.path)
-	}
-	return f, nil
-}
-
-// allocate makes f size bytes long with every block allocated: fallocate
-// where the filesystem has it, zeros written otherwise.
-func allocate(f *os.File, size int64) error {
-	err := unix.Fallocate(int(f.Fd()), 0, 0, size)
-	if err == nil || !errors.Is(err, unix.EOPNOTSUPP) {
-		return err
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
-	zeros := make([]byte, 1<<20)
-	for left := size; left > 0; left -= int64(len(zeros)) {
-		if _, err := f.Write(zeros[:min(left, int64(len(zeros)))]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// prepareOpen makes room for Badger before it opens: the reserve is
-// released if the filesystem is nearly full, and the open is refused with
-// a clear error if even that leaves less than MetaFloor (Badger would die
-// writing its new log, not fail).
-func (s *Space) prepareOpen() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	free, err := s.free()
-	if err != nil {
-		return err
-	}
-	if free < MetaFloor && s.held > 0 {
-		s.releaseLocked(free)
-		if free, err = s.free(); err != nil {
-			return err
-		}
-	}
-	if free < MetaFloor {
-		return fmt.Errorf("%w: %s has %d bytes free and no metadata reserve left; the metadata database needs %d to open "+
-			"(free some space on that filesystem and try again)", ErrDiskFull, s.dir, free, int64(MetaFloor))
-	}
-	return nil
-}
-
-// ErrDiskFull is returned by Open when the filesystem holding the store is
-// too full for the metadata database to open safely.
-var ErrDiskFull = errors.New("store: the disk holding the store is full")
-
-// afterOpen learns the levels of the opened database and takes the
-// reserve (back) if there is room, so a store made before the reserve
-// existed gets one too.
-func (s *Space) afterOpen(db *badger.DB) {
-	s.mu.Lock()
-	s.levels = db.Levels
-	s.mu.Unlock()
-	s.Headroom()
-}
-
-// beforeClose settles the reserve for the flush that closing the database
-// does, and forgets the database.
-func (s *Space) beforeClose() {
-	if s == nil {
-		return
-	}
-	s.Headroom()
-	s.mu.Lock()
-	s.levels = nil
-	s.mu.Unlock()
 }
