@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/dgraph-io/badger/v4"
@@ -291,4 +292,46 @@ func TestBudgetNoticesOutsideFill(t *testing.T) {
 		}
 	}
 	t.Fatalf("%d bytes accepted after the disk was filled", accepted)
+}
+
+// TestSpaceConcurrent: the checks and the commit-time settling run from
+// many goroutines at once (FUSE writes, the sealer, metadata commits);
+// run with -race.
+func TestSpaceConcurrent(t *testing.T) {
+	_, dir, mk := newSmallStore(t, 128<<20)
+	s, err := Open(dir, mk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				var err error
+				switch (g + i) % 4 {
+				case 0:
+					err = s.Space.CheckData(64 << 10)
+				case 1:
+					err = s.Space.CheckPart(1 << 20)
+				case 2:
+					err = s.Space.CheckMeta()
+				default:
+					s.Space.Headroom()
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("check with room to spare: %v", err)
+	}
 }
