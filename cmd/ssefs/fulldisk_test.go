@@ -53,6 +53,24 @@ func writeSynced(path string, data []byte) error {
 	return errors.Join(werr, serr, cerr)
 }
 
+// fill writes path until the filesystem holding it is full.
+func fill(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for buf := make([]byte, 1<<20); ; {
+		if _, err := f.Write(buf); err != nil {
+			break
+		}
+	}
+	f.Close()
+	if free := freeSpace(t, filepath.Dir(path)); free != 0 {
+		t.Fatalf("%d bytes free after filling from outside", free)
+	}
+}
+
 // okOrNoSpace fails the test unless err is nil or ENOSPC.
 func okOrNoSpace(t *testing.T, what string, err error) {
 	t.Helper()
@@ -62,10 +80,11 @@ func okOrNoSpace(t *testing.T, what string, err error) {
 }
 
 // TestFullDisk runs a mount on a 64 MiB tmpfs through a full disk: filling
-// it through the mount answers ENOSPC and the daemon lives; metadata
-// operations work or answer ENOSPC; rm, versions purge and gc free space
-// and writing works again; a remount on a disk filled to the last byte from
-// outside works and every committed file reads back byte for byte.
+// it through the mount (one writer, then four in parallel) answers ENOSPC
+// and the daemon lives; metadata operations work or answer ENOSPC; rm,
+// versions purge and gc free space and writing works again; a disk filled
+// to the last byte from outside, while mounted and while not, is survived
+// and remounted, and every committed file reads back byte for byte.
 func TestFullDisk(t *testing.T) {
 	requireFUSE(t)
 	fsDir := smallTmpfs(t, 64<<20)
@@ -219,21 +238,36 @@ func TestFullDisk(t *testing.T) {
 	}
 	mustSsefs(t, nil, "gc", mnt)
 
-	// 5. Unmount, fill the disk to the last byte from outside, mount again.
+	// 5. Fill the disk to the last byte from outside while mounted: the
+	// next metadata commit hands the reserve to Badger; names get ENOSPC,
+	// rm still works, and once the outside file is gone writing works.
+	fill(t, filepath.Join(fsDir, "outside"))
+	for i := 0; i < 50; i++ {
+		okOrNoSpace(t, "mkdir after an outside fill", os.Mkdir(filepath.Join(mnt, fmt.Sprintf("o%02d", i)), 0o755))
+	}
+	var victim string
+	for name := range want {
+		victim = name
+		break
+	}
+	if err := os.Remove(filepath.Join(mnt, victim)); err != nil {
+		t.Fatalf("rm after an outside fill: %v", err)
+	}
+	delete(want, victim)
+	alive("after an outside fill while mounted")
+	verify("after an outside fill while mounted")
+	if fi, err := os.Stat(filepath.Join(dir, "meta.reserve")); err != nil || fi.Size() != 0 {
+		t.Fatalf("reserve file after an outside fill: %v, %v; want it released", fi, err)
+	}
+	os.Remove(filepath.Join(fsDir, "outside"))
+	if err := writeSynced(filepath.Join(mnt, "after-outside"), []byte("back")); err != nil {
+		t.Fatalf("writing once the outside file is gone: %v", err)
+	}
+	want["after-outside"] = []byte("back")
+
+	// 6. Unmount, fill the disk to the last byte from outside, mount again.
 	mustSsefs(t, nil, "umount", mnt)
-	filler, err := os.Create(filepath.Join(fsDir, "filler"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for buf := make([]byte, 1<<20); ; {
-		if _, err := filler.Write(buf); err != nil {
-			break
-		}
-	}
-	filler.Close()
-	if free := freeSpace(t, fsDir); free != 0 {
-		t.Fatalf("%d bytes free after filling from outside", free)
-	}
+	fill(t, filepath.Join(fsDir, "filler"))
 	mustSsefs(t, nil, "mount", "--passphrase-file", pf, dir, mnt)
 	alive("remount on a full disk")
 	verify("remount on a full disk")
