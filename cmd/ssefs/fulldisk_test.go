@@ -142,6 +142,18 @@ func TestFullDisk(t *testing.T) {
 	}
 	t.Logf("%d MiB committed before ENOSPC; %d bytes free", len(want), freeSpace(t, fsDir))
 	alive("after ENOSPC on data")
+	// write(2) itself answers ENOSPC, before anything is buffered: an
+	// append to a committed file is refused and leaves it as it was.
+	f, err := os.OpenFile(filepath.Join(mnt, "f000"), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write(make([]byte, 1<<20)); !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("write(2) on a full disk = %v, want ENOSPC", err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatalf("closing a file whose write was refused: %v", err)
+	}
 
 	// 2. Metadata on the full disk: names, attributes, extended attributes
 	// until ENOSPC. Badger's mapped files fault on a full disk, so without
