@@ -6,6 +6,7 @@ import (
 	"log"
 	"path/filepath"
 	"sync"
+	"syscall"
 
 	"github.com/dgraph-io/badger/v4"
 	"golang.org/x/sys/unix"
@@ -59,8 +60,13 @@ func (e *NoSpaceError) Error() string {
 		e.Stage, e.Dir, max(e.Free, 0), e.Need)
 }
 
-// Is makes errors.Is(err, ErrNoSpace) true.
-func (e *NoSpaceError) Is(target error) bool { return target == ErrNoSpace }
+// Is makes errors.Is(err, ErrNoSpace) true, and errors.Is(err,
+// syscall.ENOSPC) too: whoever handles a full disk (the write-back
+// pipeline keeps ENOSPC apart from its other failures) must treat the space
+// kept for the metadata as gone.
+func (e *NoSpaceError) Is(target error) bool {
+	return target == ErrNoSpace || target == syscall.ENOSPC
+}
 
 // Space guards the free space of the filesystem holding a store, so that
 // a full disk answers ENOSPC to writers instead of killing the daemon.
