@@ -215,31 +215,50 @@ func TestFullDisk(t *testing.T) {
 
 	// 4. Writers in parallel, without fsync, until ENOSPC: what they buffer
 	// runs ahead of statfs, and the parts must still stop short of the
-	// space the metadata needs. Their files may hold any prefix; the
-	// committed files may not change and the daemon must live.
+	// space the metadata needs. Each file holds nothing or exactly what
+	// write(2) accepted (never zeros in place of data); the committed
+	// files may not change and the daemon must live.
+	type parResult struct {
+		data     []byte
+		accepted int
+		err      error
+	}
+	results := make([]parResult, 4)
 	var wg sync.WaitGroup
-	errs := make(chan error, 4)
-	for w := 0; w < 4; w++ {
+	for w := range results {
+		results[w].data = make([]byte, 32<<20)
+		rng.Read(results[w].data)
 		wg.Add(1)
-		go func(w int) {
+		go func(r *parResult, name string) {
 			defer wg.Done()
-			f, err := os.Create(filepath.Join(mnt, fmt.Sprintf("par%d", w)))
+			f, err := os.Create(name)
 			if err != nil {
-				errs <- err
+				r.err = err
 				return
 			}
-			buf := make([]byte, 1<<20)
 			var werr error
-			for i := 0; i < 48 && werr == nil; i++ {
-				_, werr = f.Write(buf)
+			for off := 0; off < len(r.data) && werr == nil; off += 1 << 20 {
+				var k int
+				k, werr = f.Write(r.data[off : off+1<<20])
+				r.accepted += k
 			}
-			errs <- errors.Join(werr, f.Close())
-		}(w)
+			r.err = errors.Join(werr, f.Close())
+		}(&results[w], filepath.Join(mnt, fmt.Sprintf("par%d", w)))
 	}
 	wg.Wait()
-	close(errs)
-	for err := range errs {
-		okOrNoSpace(t, "parallel write", err)
+	for w, r := range results {
+		okOrNoSpace(t, "parallel write", r.err)
+		got, err := os.ReadFile(filepath.Join(mnt, fmt.Sprintf("par%d", w)))
+		if err != nil {
+			t.Fatalf("reading par%d: %v", w, err)
+		}
+		if len(got) != 0 && !bytes.Equal(got, r.data[:r.accepted]) {
+			t.Fatalf("par%d holds %d bytes that are not the %d bytes write(2) accepted (close: %v)", w, len(got), r.accepted, r.err)
+		}
+		if r.err == nil && len(got) != r.accepted {
+			t.Fatalf("par%d: close succeeded but the file holds %d of %d bytes", w, len(got), r.accepted)
+		}
+		t.Logf("par%d: write(2) accepted %d MiB, holds %d MiB, %v", w, r.accepted>>20, len(got)>>20, r.err)
 	}
 	alive("after parallel writers hit ENOSPC")
 	verify("after parallel writers hit ENOSPC")
