@@ -25,7 +25,14 @@ type Dir struct {
 
 	mu    sync.Mutex
 	dirty map[string]struct{} // directories whose new entries (shard dirs) are not yet fsynced
+
+	room func(n int64) error // refuses a part that the filesystem has no room for (SetRoom)
 }
+
+// SetRoom installs the check Write makes before storing n bytes; the store
+// uses it to keep part files off the space its metadata needs. Call it
+// before the Dir is used.
+func (d *Dir) SetRoom(fn func(n int64) error) { d.room = fn }
 
 // OpenDir opens the part directory root, creating it (0700) if missing.
 func OpenDir(root string) (*Dir, error) {
@@ -88,6 +95,11 @@ func (d *Dir) ensureShard(id PartID) error {
 func (d *Dir) Write(id PartID, sealed []byte) error {
 	if d.closed.Load() {
 		return ErrClosed
+	}
+	if d.room != nil {
+		if err := d.room(int64(len(sealed))); err != nil {
+			return fmt.Errorf("chunkstore: writing part %v: %w", id, err)
+		}
 	}
 	if err := d.ensureShard(id); err != nil {
 		return err

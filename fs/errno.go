@@ -11,6 +11,7 @@ import (
 	"github.com/ssefs/ssefs/dare"
 	"github.com/ssefs/ssefs/keyring"
 	"github.com/ssefs/ssefs/object"
+	"github.com/ssefs/ssefs/store"
 )
 
 // errnoTable maps the typed errors of the lower layers onto errnos, in the
@@ -43,6 +44,7 @@ var errnoTable = []struct {
 	{object.ErrCustomerKeyFormat, syscall.EINVAL},
 	{keyring.ErrInvalidKeyName, syscall.EINVAL},
 	{keyring.ErrKeyExists, syscall.EEXIST},
+	{store.ErrNoSpace, syscall.ENOSPC},
 	{syscall.ENOSPC, syscall.ENOSPC},
 	{syscall.EDQUOT, syscall.EDQUOT},
 	{syscall.EROFS, syscall.EROFS},

@@ -17,6 +17,7 @@ import (
 	"github.com/ssefs/ssefs/dare"
 	"github.com/ssefs/ssefs/keyring"
 	"github.com/ssefs/ssefs/object"
+	"github.com/ssefs/ssefs/store"
 )
 
 // logCapture collects what the log package prints while a test runs.
@@ -113,7 +114,11 @@ func TestToErrno(t *testing.T) {
 		{"key exists", keyring.ErrKeyExists, syscall.EEXIST, ""},
 		{"no space", syscall.ENOSPC, syscall.ENOSPC, ""},
 		{"no space in a path error", pathErr(syscall.ENOSPC), syscall.ENOSPC, ""},
+		{"space kept for the metadata", store.ErrNoSpace, syscall.ENOSPC, ""},
+		{"space kept for the metadata as it arrives", fmt.Errorf("object 7: chunkstore: writing part 2: %w",
+			&store.NoSpaceError{Dir: "/store", Free: 1, Need: 2, Stage: "storing a part"}), syscall.ENOSPC, ""},
 		{"quota", syscall.EDQUOT, syscall.EDQUOT, ""},
+		{"file too big", object.ErrFileTooBig, syscall.EFBIG, ""},
 		{"read-only", syscall.EROFS, syscall.EROFS, ""},
 		{"locked", object.ErrLocked, syscall.EPERM, "object lock"},
 

@@ -45,6 +45,9 @@ func (h *Handle) Write(ctx context.Context, data []byte, off int64) (uint32, sys
 	if err := h.killPriv(ctx); err != nil {
 		return 0, toErrno(ctx, "write", err)
 	}
+	if err := h.f.RoomFor(len(data)); err != nil {
+		return 0, toErrno(ctx, "write", err)
+	}
 	n, err := h.f.WriteAt(data, off)
 	if err != nil {
 		return uint32(n), toErrno(ctx, "write", err)

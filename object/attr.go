@@ -143,6 +143,9 @@ func (l *Layer) SetXattr(ino Ino, name string, value []byte, flags uint32) error
 	if name == "" || len(name) > MaxNameLen {
 		return ErrInvalid
 	}
+	if err := l.roomForMeta(); err != nil {
+		return err
+	}
 	return l.mutateBatched(func(txn *badger.Txn) error {
 		n, err := l.getInode(txn, ino)
 		if err != nil {

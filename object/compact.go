@@ -28,8 +28,20 @@ func fragmented(runs []Run) bool {
 // parts left by random writes) into fresh 4 MiB parts. The content and the
 // version id stay the same; only the run list is replaced, so readers of
 // any version see the same bytes. Parts no version references any more
-// are freed. Open files are skipped.
+// are freed. Open files are skipped, and so is an object removed since
+// the caller listed it (gc lists every object first, while the kernel's
+// forgets purge removed ones).
 func (l *Layer) Compact(ino Ino) (compacted bool, freed int64, err error) {
+	compacted, freed, err = l.compact(ino)
+	if errors.Is(err, ErrNotFound) {
+		if _, ierr := l.Inode(ino); errors.Is(ierr, ErrNotFound) {
+			return false, 0, nil
+		}
+	}
+	return compacted, freed, err
+}
+
+func (l *Layer) compact(ino Ino) (compacted bool, freed int64, err error) {
 	if l.isOpen(ino) {
 		return false, 0, nil
 	}
@@ -43,6 +55,9 @@ func (l *Layer) Compact(ino Ino) (compacted bool, freed int64, err error) {
 	src, err := l.OpenVersion(ino, n.Version)
 	if err != nil || src.size == 0 || !fragmented(src.runs) {
 		return false, 0, err
+	}
+	if l.st.Space.CheckData(src.size) != nil {
+		return false, 0, nil // it writes before it frees: not on a full disk (gc must still free space)
 	}
 	var newRuns []Run
 	var written []chunkstore.PartID

@@ -68,6 +68,7 @@ func Open(st *store.Store) (*Layer, error) {
 		inodes: map[Ino]*Inode{}, files: map[Ino]*File{}, oeks: map[Ino]keyring.ObjectKey{},
 	}
 	l.db.onDiscard = l.dropCaches
+	l.db.space = st.Space
 	if d, err := time.ParseDuration(os.Getenv("SSEFS_META_FLUSH_DELAY")); err == nil && d > 0 {
 		l.db.delay = d // how long metadata may stay pending (tests, tuning)
 	}

@@ -236,8 +236,9 @@ func (l *Layer) CollectGarbage(now time.Time) (GCReport, error) {
 	if err := l.removeOrphanParts(&rep); err != nil {
 		return rep, err
 	}
-	// Let Badger drop value-log space freed by deleted inline parts.
-	for l.db.RunValueLogGC(0.5) == nil {
+	// Let Badger drop value-log space freed by deleted inline parts; it
+	// writes before it frees, so not on a full disk.
+	for l.st.Space.ValueLogGCRoom() && l.db.RunValueLogGC(0.5) == nil {
 	}
 	return rep, nil
 }

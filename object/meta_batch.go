@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+
+	"github.com/ssefs/ssefs/store"
 )
 
 // Write-back metadata (docs/ARCHITECTURE.md, "Metadata write path").
@@ -88,6 +90,8 @@ type metaDB struct {
 	onDiscard func()
 	// commitHook, if set, runs before each commit; an error fails it (tests).
 	commitHook func() error
+	// space gives Badger the store's reserve before a commit on a full disk.
+	space *store.Space
 
 	commits atomic.Int64  // batches committed (tests, stats)
 	delay   time.Duration // how long a batch may stay pending (flushDelay; tests)
@@ -250,6 +254,7 @@ func (m *metaDB) commitLocked() error {
 		err = m.commitHook()
 	}
 	if err == nil {
+		m.space.Headroom()
 		err = txn.Commit()
 	} else {
 		txn.Discard()

@@ -109,6 +109,9 @@ func (l *Layer) Create(parent Ino, name string, a CreateArgs) (*Inode, error) {
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
+	if err := l.roomForMeta(); err != nil {
+		return nil, err
+	}
 	ino, err := l.nextIno()
 	if err != nil {
 		return nil, err
@@ -223,6 +226,9 @@ func (l *Layer) create(txn *badger.Txn, parent Ino, name string, a CreateArgs, n
 // Link adds the name newName in newParent for the existing object ino.
 func (l *Layer) Link(ino, newParent Ino, newName string) (*Inode, error) {
 	if err := checkName(newName); err != nil {
+		return nil, err
+	}
+	if err := l.roomForMeta(); err != nil {
 		return nil, err
 	}
 	var out *Inode

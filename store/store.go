@@ -30,6 +30,7 @@ type Store struct {
 	DB     *badger.DB
 	Parts  *chunkstore.Dir
 	KMS    *keyring.Builtin
+	Space  *Space // free-space guard of the filesystem holding the store (space.go)
 	lock   *os.File
 }
 
@@ -56,7 +57,7 @@ func Init(dir string, mk keyring.MasterKey, opts InitOptions) (err error) {
 			return
 		}
 		// Undo a half-made store so init can be retried; only what we made.
-		for _, name := range []string{MetaDir, PartsDir, KeyringDir, LockFile, ConfigFile + ".tmp"} {
+		for _, name := range []string{MetaDir, PartsDir, KeyringDir, LockFile, ReserveFile, ConfigFile + ".tmp"} {
 			os.RemoveAll(filepath.Join(dir, name))
 		}
 		if created {
@@ -82,6 +83,13 @@ func Init(dir string, mk keyring.MasterKey, opts InitOptions) (err error) {
 		return err
 	}
 	parts.Close()
+	space, err := newSpace(dir)
+	if err != nil {
+		return err
+	}
+	if err := space.prepareOpen(); err != nil {
+		return err
+	}
 	db, err := openDB(filepath.Join(dir, MetaDir), metaKey)
 	if err != nil {
 		return err
@@ -89,6 +97,7 @@ func Init(dir string, mk keyring.MasterKey, opts InitOptions) (err error) {
 	if err := db.Close(); err != nil {
 		return fmt.Errorf("store: closing new metadata db: %w", err)
 	}
+	space.Headroom() // the reserve, if there is room
 	// store.json last: its presence is what makes the directory a store.
 	return writeConfig(dir, cfg)
 }
@@ -119,10 +128,22 @@ func Open(dir string, mk keyring.MasterKey) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if s.Space, err = newSpace(dir); err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.Parts.SetRoom(s.Space.CheckPart)
+	// Badger dies (SIGBUS) rather than fails when it cannot extend its
+	// mapped files: make room first, or refuse clearly.
+	if err := s.Space.prepareOpen(); err != nil {
+		s.Close()
+		return nil, err
+	}
 	if s.DB, err = openDB(filepath.Join(dir, MetaDir), metaKey); err != nil {
 		s.Close()
 		return nil, err
 	}
+	s.Space.afterOpen(s.DB)
 	if cfg.Format < FormatVersion {
 		// Everything older is read as is; the bump keeps older code, which
 		// cannot read what this code writes, from opening the store.
@@ -139,6 +160,7 @@ func Open(dir string, mk keyring.MasterKey) (*Store, error) {
 func (s *Store) Close() error {
 	var errs []error
 	if s.DB != nil {
+		s.Space.beforeClose() // closing flushes the memtable into a new table
 		if err := s.DB.Sync(); err != nil {
 			errs = append(errs, fmt.Errorf("store: syncing metadata: %w", err))
 		}
@@ -178,12 +200,13 @@ func lockStore(dir string) (*os.File, error) {
 
 // openDB opens Badger with the random metadata key kept in the keyring (not one
 // derived from the master key), so a passphrase change never re-keys the database.
+// The memtable and value-log sizes also size the free-space reserve (space.go).
 func openDB(path string, metaKey []byte) (*badger.DB, error) {
 	opts := badger.DefaultOptions(path).
 		WithEncryptionKey(metaKey).
 		WithIndexCacheSize(8 << 20).
 		WithBlockCacheSize(16 << 20).
-		WithMemTableSize(8 << 20).
+		WithMemTableSize(metaMemTableSize).
 		WithNumMemtables(2).
 		WithNumLevelZeroTables(4).
 		WithNumLevelZeroTablesStall(8).
@@ -194,7 +217,7 @@ func openDB(path string, metaKey []byte) (*badger.DB, error) {
 		// small files had compactions rewriting them that took both cores
 		// and 100+ MiB for table builders, tripling a tree walk's time.
 		WithValueThreshold(512).
-		WithValueLogFileSize(32 << 20).
+		WithValueLogFileSize(metaValueLogFileSize).
 		WithNumCompactors(2).
 		WithSyncWrites(false).
 		WithLogger(quietLogger{})
@@ -204,6 +227,12 @@ func openDB(path string, metaKey []byte) (*badger.DB, error) {
 	}
 	return db, nil
 }
+
+// Badger sizes that the free-space reserve is derived from (space.go).
+const (
+	metaMemTableSize     = 8 << 20
+	metaValueLogFileSize = 32 << 20
+)
 
 // quietLogger keeps Badger's info chatter out of the mount's log but lets
 // warnings and errors through.
