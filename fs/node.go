@@ -140,6 +140,7 @@ func (n *Node) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetAttr
 		a.Size = &sz
 	}
 	a.KillPriv = in.Valid&fuse.FATTR_KILL_SUIDGID != 0 // CAP_HANDLE_KILLPRIV_V2
+	a.Caller = newCaller(ctx)
 	res, err := n.l.SetAttr(n.ino, a)
 	if err != nil {
 		return toErrno(ctx, "setattr", err)
