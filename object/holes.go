@@ -6,9 +6,9 @@ import (
 )
 
 // Where a file holds data, for SEEK_DATA/SEEK_HOLE and st_blocks: the
-// bytes its runs map, and every chunk with a write buffer over it (at
-// chunk granularity: a buffer's bytes are data until they are stored).
-// Anything else is a hole, and reads as zeros.
+// bytes its runs map and the bytes its write buffers hold (a filled
+// buffer's whole chunk, a sparse one's written range). Anything else is a
+// hole, and reads as zeros.
 
 // bufferedChunks returns the chunks with a write buffer, in order.
 // Callers hold f.mu.
@@ -26,6 +26,39 @@ func (f *File) bufferedChunks() []uint64 {
 	return cs
 }
 
+// chunkData returns the data of buffered chunk c as sorted, disjoint file
+// ranges: its runs and its buffers' ranges, within the size. Callers hold
+// f.mu.
+func (f *File) chunkData(c uint64) [][2]int64 {
+	start := int64(c) * ChunkSize
+	end := min(start+ChunkSize, f.size)
+	var rs [][2]int64
+	for i := firstRunAfter(f.runs, start); i < len(f.runs) && f.runs[i].Off < end; i++ {
+		rs = append(rs, [2]int64{max(f.runs[i].Off, start), min(f.runs[i].End(), end)})
+	}
+	for _, d := range f.layers(c, true) {
+		switch {
+		case d.filled:
+			rs = append(rs, [2]int64{start, end})
+		case d.lo < d.hi:
+			rs = append(rs, [2]int64{start + d.lo, min(start+d.hi, end)})
+		}
+	}
+	sort.Slice(rs, func(i, j int) bool { return rs[i][0] < rs[j][0] })
+	out := rs[:0]
+	for _, r := range rs {
+		if r[0] >= r[1] {
+			continue
+		}
+		if k := len(out) - 1; k >= 0 && r[0] <= out[k][1] {
+			out[k][1] = max(out[k][1], r[1])
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
 // SeekData answers lseek(2)'s SEEK_DATA (hole false) and SEEK_HOLE (hole
 // true) from off: the first byte at or after off that is data, or that is
 // in a hole (the end of the file counts as one). ok is false when there is
@@ -37,14 +70,23 @@ func (f *File) SeekData(off int64, hole bool) (pos int64, ok bool) {
 		return 0, false
 	}
 	bufs := f.bufferedChunks()
-	// dataAt returns whether pos is data and where that data (or the hole
-	// around pos) ends or the next data starts.
+	// dataAt returns whether pos is data and where that data, or the hole
+	// around pos, ends.
 	dataAt := func(pos int64) (bool, int64) {
 		next := f.size
 		if k := sort.Search(len(bufs), func(k int) bool { return int64(bufs[k]+1)*ChunkSize > pos }); k < len(bufs) {
 			start := int64(bufs[k]) * ChunkSize
-			if start <= pos {
-				return true, start + ChunkSize
+			if start <= pos { // a buffered chunk: its ranges say it all
+				next = min(next, start+ChunkSize)
+				for _, r := range f.chunkData(bufs[k]) {
+					if r[0] <= pos && pos < r[1] {
+						return true, r[1]
+					}
+					if r[0] > pos {
+						return false, r[0]
+					}
+				}
+				return false, next
 			}
 			next = min(next, start)
 		}
@@ -71,9 +113,8 @@ func (f *File) SeekData(off int64, hole bool) (pos int64, ok bool) {
 	return 0, false
 }
 
-// storedBytes returns how many bytes of the file map stored or buffered
-// data, for st_blocks: the bytes its runs map, and whole buffered chunks
-// (within the size). Callers hold f.mu.
+// storedBytes returns how many bytes of the file are data, for st_blocks.
+// Callers hold f.mu.
 func (f *File) storedBytes() int64 {
 	var n int64
 	for _, r := range f.runs {
@@ -82,14 +123,13 @@ func (f *File) storedBytes() int64 {
 	for _, c := range f.bufferedChunks() {
 		start := int64(c) * ChunkSize
 		end := min(start+ChunkSize, f.size)
-		if start >= end {
-			continue
-		}
-		n += end - start
 		for i := firstRunAfter(f.runs, start); i < len(f.runs) && f.runs[i].Off < end; i++ {
 			if r, ok := clip(f.runs[i], start, end); ok {
-				n -= r.Len // counted with the runs already
+				n -= r.Len // counted again with the chunk's data
 			}
+		}
+		for _, r := range f.chunkData(c) {
+			n += r[1] - r[0]
 		}
 	}
 	return n
