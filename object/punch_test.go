@@ -247,3 +247,63 @@ func TestZeroFreesParts(t *testing.T) {
 	clear(data[:8<<20])
 	checkContent(t, f, data)
 }
+
+// TestZeroConcurrent runs punches, writes large enough to keep the sealer
+// busy, seeks and stats of one file at once (for the race detector), then
+// checks that a final punch of everything leaves only zeros and no data.
+func TestZeroConcurrent(t *testing.T) {
+	l := newTestLayer(t)
+	n := createFile(t, l, RootIno, "c")
+	f, err := l.OpenFile(n.Ino)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Release()
+	const size = 16 << 20
+	errs := make(chan error, 4)
+	for g := range 4 {
+		go func() {
+			rng := rand.New(rand.NewSource(int64(g)))
+			buf := make([]byte, 1<<20)
+			rng.Read(buf)
+			var err error
+			for i := 0; i < 150 && err == nil; i++ {
+				off := rng.Int63n(size - int64(len(buf)))
+				switch g {
+				case 0, 1:
+					_, err = f.WriteAt(buf[:1+rng.Intn(len(buf))], off)
+				case 2:
+					err = f.Zero(off, 1+rng.Int63n(2<<20), rng.Intn(2) == 0)
+				case 3:
+					f.SeekData(off, rng.Intn(2) == 0)
+					if cur, ierr := l.Inode(n.Ino); ierr == nil {
+						l.StoredBytes(cur)
+					}
+					if i%30 == 0 {
+						err = f.Commit()
+					}
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	sz := f.Size()
+	if err := f.Zero(0, sz, false); err != nil {
+		t.Fatal(err)
+	}
+	checkContent(t, f, make([]byte, sz))
+	if _, ok := f.SeekData(0, false); ok {
+		t.Fatal("SEEK_DATA found data in a file punched whole")
+	}
+	if err := f.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if cur, err := l.Inode(n.Ino); err != nil || l.StoredBytes(cur) != 0 {
+		t.Fatalf("StoredBytes of a file punched whole: %v", err)
+	}
+}
