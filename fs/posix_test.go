@@ -172,6 +172,7 @@ func TestChownSetID(t *testing.T) {
 		{"root/4555", true, 65533, 0o4555, 65531, 0o555, 0o4555},
 		{"owner/6555", false, 65533, 0o6555, 65532, 0o555, 0o6555},
 		{"owner/6545 in old group", false, 65533, 0o6545, 65532, 0o2545, 0o6545},
+		{"owner/6545 in old group by a supplementary group", false, 65532, 0o6545, 65533, 0o2545, 0o6545},
 		{"owner/6545 not in old group", false, 0, 0o6545, 65532, 0o545, 0o6545},
 		{"owner/2545 not in old group", false, 0, 0o2545, 65533, 0o545, 0o2545},
 		{"owner/0555", false, 65533, 0o555, 65532, 0o555, 0o555},
