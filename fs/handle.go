@@ -78,21 +78,7 @@ func (h *Handle) Release(ctx context.Context) syscall.Errno {
 	return toErrno(ctx, "release", h.f.Release())
 }
 
-// fallocate(2) modes that ssefs supports.
-const fallocKeepSize = 0x01
-
-// Allocate implements fallocate modes 0 and FALLOC_FL_KEEP_SIZE. Space is
-// not reserved (parts are written on commit), but a size extension is real:
-// the new range reads as zeros and stores nothing, like a hole.
+// Allocate serves fallocate(2) (fallocate.go).
 func (h *Handle) Allocate(ctx context.Context, off uint64, size uint64, mode uint32) syscall.Errno {
-	switch mode {
-	case 0:
-		if end := int64(off + size); end > h.f.Size() {
-			return toErrno(ctx, "fallocate", h.f.Truncate(end))
-		}
-		return 0
-	case fallocKeepSize:
-		return 0
-	}
-	return syscall.EOPNOTSUPP
+	return h.allocate(ctx, off, size, mode)
 }

@@ -35,9 +35,9 @@ func modeOf(t *testing.T, p string) os.FileMode {
 }
 
 // TestKillPriv: writes, truncates and chowns clear set-user-ID and
-// set-group-ID bits (set-group-ID only when group-executable) as the VFS
-// does, unless the writer has CAP_FSETID; any write removes the
-// security.capability xattr.
+// set-group-ID bits (set-group-ID when group-executable or the writer is
+// not in the group) as the VFS does, unless the writer has CAP_FSETID; any
+// write removes the security.capability xattr.
 func TestKillPriv(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to run a writer without CAP_FSETID")
@@ -74,11 +74,20 @@ func TestKillPriv(t *testing.T) {
 	if got := modeOf(t, p); got != 0o777 {
 		t.Fatalf("after a write by nobody: mode %o, want 777", got)
 	}
-	// Set-group-ID without group execute is mandatory locking, kept.
+	// Set-group-ID without group execute goes only when the writer is not
+	// in the file's group (Linux 6.x, setattr_should_drop_sgid).
+	set(0o6767)
+	asNobody(t, "echo x >> "+p)
+	if got := modeOf(t, p); got != 0o767 {
+		t.Fatalf("after a write by nobody, not in the group: mode %o, want 767", got)
+	}
+	if err := os.Chown(p, 0, 65534); err != nil {
+		t.Fatal(err)
+	}
 	set(0o6767)
 	asNobody(t, "echo x >> "+p)
 	if got := modeOf(t, p); got != 0o2767 {
-		t.Fatalf("after a write by nobody: mode %o, want 2767", got)
+		t.Fatalf("after a write by nobody, in the group: mode %o, want 2767", got)
 	}
 	// Truncate by nobody.
 	set(0o6777)

@@ -32,6 +32,7 @@ func Mount(l *object.Layer, mnt string, cfg MountConfig) (*fuse.Server, error) {
 		EntryTimeout:    &ttl,
 		AttrTimeout:     &ttl,
 		NegativeTimeout: &ttl,
+		NullPermissions: true, // mode 0 is a mode (pjdfstest open/26.t), not "unset"
 		MountOptions: fuse.MountOptions{
 			FsName:       l.Store().Dir,
 			Name:         "ssefs",

@@ -65,7 +65,9 @@ func (n *Node) OnForget() {
 	}
 }
 
-func fillAttr(n *object.Inode, out *fuse.Attr) {
+// fillAttr fills out from n; st_blocks counts what the store holds
+// (object.Layer.StoredBytes), so a sparse file shows its data, not its size.
+func fillAttr(l *object.Layer, n *object.Inode, out *fuse.Attr) {
 	out.Ino = uint64(n.Ino)
 	out.Mode = n.Mode
 	out.Nlink = n.Nlink
@@ -73,7 +75,7 @@ func fillAttr(n *object.Inode, out *fuse.Attr) {
 	out.Gid = n.GID
 	out.Rdev = n.Rdev
 	out.Size = uint64(n.Size)
-	out.Blocks = (uint64(n.Size) + 511) / 512
+	out.Blocks = (uint64(l.StoredBytes(n)) + 511) / 512
 	out.Blksize = object.ChunkSize
 	out.SetTimes(ptime(n.Atime), ptime(n.Mtime), ptime(n.Ctime))
 }
@@ -84,7 +86,7 @@ func ptime(ns int64) *time.Time {
 }
 
 func (n *Node) child(ctx context.Context, in *object.Inode, out *fuse.EntryOut) *gofs.Inode {
-	fillAttr(in, &out.Attr)
+	fillAttr(n.l, in, &out.Attr)
 	node := &Node{l: n.l, ino: in.Ino, ms: n.ms}
 	child := n.NewInode(ctx, node, gofs.StableAttr{Mode: in.Mode & syscall.S_IFMT, Ino: uint64(in.Ino)})
 	if got, ok := child.Operations().(*Node); ok {
@@ -111,7 +113,7 @@ func (n *Node) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOu
 	if err != nil {
 		return toErrno(ctx, "getattr", err)
 	}
-	fillAttr(in, &out.Attr)
+	fillAttr(n.l, in, &out.Attr)
 	return 0
 }
 
@@ -140,11 +142,12 @@ func (n *Node) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetAttr
 		a.Size = &sz
 	}
 	a.KillPriv = in.Valid&fuse.FATTR_KILL_SUIDGID != 0 // CAP_HANDLE_KILLPRIV_V2
+	a.Caller = newCaller(ctx)
 	res, err := n.l.SetAttr(n.ino, a)
 	if err != nil {
 		return toErrno(ctx, "setattr", err)
 	}
-	fillAttr(res, &out.Attr)
+	fillAttr(n.l, res, &out.Attr)
 	return 0
 }
 

@@ -37,9 +37,10 @@ type SetAttrArgs struct {
 	Atime *int64
 	Mtime *int64
 	Size  *int64
-	// KillPriv clears set-user-ID, group-executable set-group-ID and file
-	// capabilities (a truncate or chown the kernel flags FATTR_KILL_SUIDGID).
+	// KillPriv clears set-ID bits (killBits, for Caller) and file
+	// capabilities: a truncate or chown the kernel flags FATTR_KILL_SUIDGID.
 	KillPriv bool
+	Caller   Caller
 }
 
 // SetAttr changes attributes. A size change of a regular file is a content
@@ -72,6 +73,11 @@ func (l *Layer) SetAttr(ino Ino, a SetAttrArgs) (*Inode, error) {
 			return err
 		}
 		now := time.Now().UnixNano()
+		// Judged on the mode and group before the change, as the kernel does.
+		var kill uint32
+		if a.KillPriv {
+			kill = killBits(n.Mode, n.GID, a.Caller, a.UID != nil || a.GID != nil)
+		}
 		if a.Mode != nil {
 			n.Mode = n.Mode&syscall.S_IFMT | *a.Mode&^uint32(syscall.S_IFMT)
 		}
@@ -88,7 +94,7 @@ func (l *Layer) SetAttr(ino Ino, a SetAttrArgs) (*Inode, error) {
 			n.Mtime = *a.Mtime
 		}
 		if a.KillPriv {
-			if err := l.killPriv(txn, n, true); err != nil {
+			if err := l.killPriv(txn, n, kill); err != nil {
 				return err
 			}
 		}

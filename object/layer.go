@@ -38,9 +38,10 @@ type Layer struct {
 	cacheMu sync.RWMutex
 	inodes  map[Ino]*Inode // write-through cache of inode records, pending writes included
 
-	names   nameCache // directory entries, guarded by db.mu (meta_cache.go)
-	capFree capFree   // objects without file capabilities (meta_killpriv.go)
-	orphans orphanSet // objects orphaned by this mount (orphan.go)
+	names   nameCache   // directory entries, guarded by db.mu (meta_cache.go)
+	capFree capFree     // objects without file capabilities (meta_killpriv.go)
+	stored  storedCache // mapped bytes of current versions, for st_blocks (holes.go)
+	orphans orphanSet   // objects orphaned by this mount (orphan.go)
 
 	filesMu sync.Mutex
 	files   map[Ino]*File // content state of open regular files

@@ -16,18 +16,34 @@ import (
 // CapXattr holds file capabilities.
 const CapXattr = "security.capability"
 
-// privBits returns the bits a write by a caller without CAP_FSETID clears:
-// set-user-ID, and set-group-ID when group-executable (without, it marks
-// mandatory locking).
-func privBits(mode uint32) uint32 {
-	if !isReg(mode) {
+// Caller is what clearing privileges needs to know of the process behind
+// a request; each is asked only when a set-ID bit makes it matter.
+type Caller interface {
+	HasFSETID() bool         // CAP_FSETID in its effective set
+	InGroup(gid uint32) bool // gid is its filesystem group or a supplementary one
+}
+
+// killBits returns the set-ID bits of mode (an object of group gid) that a
+// change by c clears, as Linux (setattr_should_drop_suidgid, notify_change)
+// and so ext4 do. A chown clears set-user-ID of every type but directories,
+// whoever calls; a write or truncate clears it only on regular files and
+// only for a caller without CAP_FSETID. Set-group-ID goes with it when
+// group-executable, or when the caller is neither in the group nor holds
+// CAP_FSETID. A nil caller counts as unprivileged and in no group.
+func killBits(mode, gid uint32, c Caller, chown bool) uint32 {
+	if isDir(mode) || (!chown && !isReg(mode)) {
 		return 0
 	}
 	bits := mode & syscall.S_ISUID
-	if mode&syscall.S_ISGID != 0 && mode&syscall.S_IXGRP != 0 {
-		bits |= syscall.S_ISGID
+	if mode&syscall.S_ISGID != 0 {
+		if mode&syscall.S_IXGRP != 0 || c == nil || !(c.InGroup(gid) || c.HasFSETID()) {
+			bits |= syscall.S_ISGID
+		}
 	}
-	return bits
+	if bits == 0 || chown || c == nil || !c.HasFSETID() {
+		return bits
+	}
+	return 0
 }
 
 // capFree remembers objects known to have no security.capability xattr,
@@ -57,12 +73,11 @@ func (c *capFree) set(ino Ino, free bool) {
 	c.inos[ino] = struct{}{}
 }
 
-// KillPriv does to a regular file what the kernel does before a write:
-// clear set-user-ID and (group-executable) set-group-ID unless keepIDs
-// says the writer has CAP_FSETID (asked only when such a bit is set), and
-// remove file capabilities whoever writes. Nothing is written when there is
-// nothing to clear, the usual case.
-func (l *Layer) KillPriv(ino Ino, keepIDs func() bool) error {
+// KillPriv does to a regular file what the kernel does before a write by
+// c: clear the set-ID bits killBits names, and remove file capabilities
+// whoever writes. Nothing is written when there is nothing to clear, the
+// usual case.
+func (l *Layer) KillPriv(ino Ino, c Caller) error {
 	n, err := l.Inode(ino)
 	if errors.Is(err, ErrNotFound) {
 		return nil // purged while open (versions purge): the write fails at commit, as before
@@ -70,7 +85,6 @@ func (l *Layer) KillPriv(ino Ino, keepIDs func() bool) error {
 	if err != nil {
 		return err
 	}
-	bits := privBits(n.Mode)
 	hasCap := false
 	if !l.capFree.has(ino) {
 		err := l.db.read(func(txn *badger.Txn) error {
@@ -88,9 +102,7 @@ func (l *Layer) KillPriv(ino Ino, keepIDs func() bool) error {
 			return err
 		}
 	}
-	if bits != 0 && keepIDs != nil && keepIDs() {
-		bits = 0
-	}
+	bits := killBits(n.Mode, n.GID, c, false)
 	if bits == 0 && !hasCap {
 		return nil
 	}
@@ -99,16 +111,14 @@ func (l *Layer) KillPriv(ino Ino, keepIDs func() bool) error {
 		if err != nil {
 			return err
 		}
-		return l.killPriv(txn, n, bits != 0)
+		return l.killPriv(txn, n, killBits(n.Mode, n.GID, c, false))
 	})
 }
 
-// killPriv clears n's privileges inside a mutation (ids: the id bits too)
-// and writes n.
-func (l *Layer) killPriv(txn *badger.Txn, n *Inode, ids bool) error {
-	if ids {
-		n.Mode &^= privBits(n.Mode)
-	}
+// killPriv clears bits of n's mode and its file capabilities inside a
+// mutation, and writes n.
+func (l *Layer) killPriv(txn *badger.Txn, n *Inode, bits uint32) error {
+	n.Mode &^= bits
 	if err := txn.Delete(xattrKey(n.Ino, CapXattr)); err != nil {
 		return err
 	}
