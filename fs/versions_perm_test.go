@@ -153,23 +153,23 @@ func TestCallerMay(t *testing.T) {
 	dir := &object.Inode{Mode: syscall.S_IFDIR | 0o700, UID: 5, GID: 5}
 	for _, tc := range []struct {
 		name string
-		c    caller
+		c    *caller
 		in   *object.Inode
 		want uint32
 		ok   bool
 	}{
-		{"owner reads 0600", caller{uid: 5, gid: 9, known: true}, file(0o600, 5, 5), mayRead, true},
-		{"other reads 0600", caller{uid: 6, gid: 9, known: true}, file(0o600, 5, 5), mayRead, false},
-		{"owner class decides, not other", caller{uid: 5, gid: 9, known: true}, file(0o044, 5, 5), mayRead, false},
-		{"group reads 0640", caller{uid: 6, gid: 5, known: true}, file(0o640, 5, 5), mayRead, true},
-		{"supplementary group reads 0640", caller{uid: 6, gid: 9, groups: func() []uint32 { return []uint32{7, 5} }, known: true}, file(0o640, 5, 5), mayRead, true},
-		{"group class decides, not other", caller{uid: 6, gid: 5, known: true}, file(0o604, 5, 5), mayRead, false},
-		{"other reads 0644", caller{uid: 6, gid: 9, known: true}, file(0o644, 5, 5), mayRead, true},
-		{"other searches 0700 dir", caller{uid: 6, gid: 9, known: true}, dir, mayExec, false},
-		{"root searches 0700 dir", caller{uid: 0, known: true}, dir, mayExec, true},
-		{"root reads 0000", caller{uid: 0, known: true}, file(0, 5, 5), mayRead, true},
-		{"root executes 0644", caller{uid: 0, known: true}, file(0o644, 5, 5), mayExec, false},
-		{"no caller (internal)", caller{}, file(0, 5, 5), mayRead, true},
+		{"owner reads 0600", &caller{uid: 5, gid: 9, known: true}, file(0o600, 5, 5), mayRead, true},
+		{"other reads 0600", &caller{uid: 6, gid: 9, known: true}, file(0o600, 5, 5), mayRead, false},
+		{"owner class decides, not other", &caller{uid: 5, gid: 9, known: true}, file(0o044, 5, 5), mayRead, false},
+		{"group reads 0640", &caller{uid: 6, gid: 5, known: true}, file(0o640, 5, 5), mayRead, true},
+		{"supplementary group reads 0640", &caller{uid: 6, gid: 9, groups: []uint32{7, 5}, loaded: true, known: true}, file(0o640, 5, 5), mayRead, true},
+		{"group class decides, not other", &caller{uid: 6, gid: 5, known: true}, file(0o604, 5, 5), mayRead, false},
+		{"other reads 0644", &caller{uid: 6, gid: 9, known: true}, file(0o644, 5, 5), mayRead, true},
+		{"other searches 0700 dir", &caller{uid: 6, gid: 9, known: true}, dir, mayExec, false},
+		{"root searches 0700 dir", &caller{uid: 0, known: true}, dir, mayExec, true},
+		{"root reads 0000", &caller{uid: 0, known: true}, file(0, 5, 5), mayRead, true},
+		{"root executes 0644", &caller{uid: 0, known: true}, file(0o644, 5, 5), mayExec, false},
+		{"no caller (internal)", &caller{}, file(0, 5, 5), mayRead, true},
 	} {
 		if got := tc.c.may(tc.in, tc.want); got != tc.ok {
 			t.Errorf("%s: may = %v, want %v", tc.name, got, tc.ok)

@@ -1,13 +1,8 @@
 package fs
 
 import (
-	"bytes"
 	"context"
-	"os"
-	"strconv"
 	"syscall"
-
-	"github.com/hanwen/go-fuse/v2/fuse"
 
 	"github.com/ssefs/ssefs/object"
 )
@@ -25,72 +20,12 @@ const (
 	mayRead uint32 = 4
 )
 
-// caller is who sent a request: uid, primary gid and supplementary groups.
-type caller struct {
-	uid, gid uint32
-	groups   func() []uint32 // read only when the group class decides; nil: none
-	known    bool            // false: no caller in the context (internal calls)
-}
-
-// callerOf returns the request's caller. Supplementary groups come from
-// /proc/PID/status; a process that has gone has none.
-func callerOf(ctx context.Context) caller {
-	c, ok := fuse.FromContext(ctx)
-	if !ok {
-		return caller{}
-	}
-	pid := c.Pid
-	return caller{uid: c.Uid, gid: c.Gid, known: true, groups: func() []uint32 {
-		if pid == 0 {
-			return nil
-		}
-		return procGroups(pid)
-	}}
-}
-
-// procGroups reads the supplementary groups of process pid.
-func procGroups(pid uint32) []uint32 {
-	b, err := os.ReadFile("/proc/" + strconv.FormatUint(uint64(pid), 10) + "/status")
-	if err != nil {
-		return nil
-	}
-	for _, line := range bytes.Split(b, []byte{'\n'}) {
-		v, ok := bytes.CutPrefix(line, []byte("Groups:"))
-		if !ok {
-			continue
-		}
-		var gs []uint32
-		for _, f := range bytes.Fields(v) {
-			if g, err := strconv.ParseUint(string(f), 10, 32); err == nil {
-				gs = append(gs, uint32(g))
-			}
-		}
-		return gs
-	}
-	return nil
-}
-
-func (c caller) inGroup(gid uint32) bool {
-	if c.gid == gid {
-		return true
-	}
-	if c.groups == nil {
-		return false
-	}
-	for _, g := range c.groups() {
-		if g == gid {
-			return true
-		}
-	}
-	return false
-}
-
 // may reports whether c may access an object of this mode and owner with
 // the access bits want, as the kernel's generic_permission does: the owner
 // class if c owns it, else the group class if c is in its group, else
 // other. Root may read anything and search any directory, and execute a
 // file only if some execute bit is set.
-func (c caller) may(in *object.Inode, want uint32) bool {
+func (c *caller) may(in *object.Inode, want uint32) bool {
 	if !c.known {
 		return true
 	}
@@ -105,7 +40,7 @@ func (c caller) may(in *object.Inode, want uint32) bool {
 	switch {
 	case c.uid == in.UID:
 		bits = mode >> 6
-	case c.inGroup(in.GID):
+	case c.InGroup(in.GID):
 		bits = mode >> 3
 	default:
 		bits = mode
@@ -120,7 +55,7 @@ func viewAccess(ctx context.Context, l *object.Layer, ino object.Ino, want uint3
 	if err != nil {
 		return toErrno(ctx, "versions access", err)
 	}
-	if !callerOf(ctx).may(in, want) {
+	if !newCaller(ctx).may(in, want) {
 		return syscall.EACCES
 	}
 	return 0
