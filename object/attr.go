@@ -194,7 +194,7 @@ func (l *Layer) RemoveXattr(ino Ino, name string) error {
 // ListXattr returns the names of all extended attributes of ino.
 func (l *Layer) ListXattr(ino Ino) ([]string, error) {
 	var names []string
-	prefix := inoKey(pfxXattr, ino)
+	prefix := xattrPrefix(ino)
 	err := l.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 		defer it.Close()
@@ -250,7 +250,7 @@ func (l *Layer) Stats() (Stats, error) {
 			case pfxLock:
 				k := item.Key()
 				var ls LockState
-				if err := item.Value(func(b []byte) (err error) { ls, err = unmarshalLock(uint64FromBytes(k[9:]), b); return }); err != nil {
+				if err := item.Value(func(b []byte) (err error) { ls, err = unmarshalLock(keyID(k), b); return }); err != nil {
 					return err
 				}
 				if ls.Locked(now) {

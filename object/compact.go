@@ -155,7 +155,7 @@ func (l *Layer) compact(ino Ino) (compacted bool, freed int64, err error) {
 // references any more.
 func (l *Layer) unreferenced(txn *badger.Txn, ino Ino, runs []Run) ([]Run, error) {
 	live := map[uint64]bool{}
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: inoKey(pfxVersion, ino), PrefetchValues: true})
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: versionPrefix(ino), PrefetchValues: true})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
 		var v Version
@@ -174,10 +174,10 @@ func (l *Layer) unreferenced(txn *badger.Txn, ino Ino, runs []Run) ([]Run, error
 func (l *Layer) CompactAll() (int, int64, error) {
 	var inos []Ino
 	err := l.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pfxInode}})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixKey(pfxInode)})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
-			inos = append(inos, Ino(uint64FromBytes(it.Item().Key()[1:])))
+			inos = append(inos, keyIno(it.Item().Key()))
 		}
 		return nil
 	})

@@ -2,9 +2,6 @@ package object
 
 import (
 	"context"
-	"encoding/binary"
-	"encoding/json"
-	"fmt"
 	"log"
 	"os/exec"
 	"sync/atomic"
@@ -12,9 +9,6 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 )
-
-// pfxAudit keys the audit log: 'A' time-ns u64 → JSON AuditRecord. Keys sort by time.
-const pfxAudit = 'A'
 
 // AuditRecord is one key operation: what, on which key, and how it ended. It never
 // holds key material (SSE-C keys appear as nothing at all).
@@ -44,8 +38,8 @@ func (l *Layer) audit(op, key string, err error, detail string) {
 			break
 		}
 	}
-	b, _ := json.Marshal(&r)
-	k := binary.BigEndian.AppendUint64([]byte{pfxAudit}, uint64(ns))
+	b, _ := auditRecord(r).MarshalBinary()
+	k := auditKey(ns)
 	if werr := l.update(func(txn *badger.Txn) error { return txn.Set(k, b) }); werr != nil {
 		log.Printf("ssefs: audit record %s %s lost: %v", op, key, werr)
 	}
@@ -55,14 +49,14 @@ func (l *Layer) audit(op, key string, err error, detail string) {
 func (l *Layer) Audit(limit int) ([]AuditRecord, error) {
 	var out []AuditRecord
 	err := l.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pfxAudit}, PrefetchValues: true})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixKey(pfxAudit), PrefetchValues: true})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
-			var r AuditRecord
-			if err := it.Item().Value(func(b []byte) error { return json.Unmarshal(b, &r) }); err != nil {
-				return fmt.Errorf("object: audit record: %w", err)
+			var r auditRecord
+			if err := it.Item().Value(r.UnmarshalBinary); err != nil {
+				return err
 			}
-			out = append(out, r)
+			out = append(out, AuditRecord(r))
 		}
 		return nil
 	})

@@ -1,7 +1,6 @@
 package object
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log"
@@ -13,17 +12,6 @@ import (
 
 	"github.com/ssefs/ssefs/keyring"
 )
-
-// pfxRotation keys an unfinished key rotation: 'k' key-name → JSON rotationRecord.
-// It exists from the moment the new key version does until the old versions are
-// retired, so a mount that starts finds and finishes it.
-const pfxRotation = 'k'
-
-type rotationRecord struct {
-	Name    string    `json:"name"`
-	NewID   string    `json:"new_id"`
-	Started time.Time `json:"started"`
-}
 
 // RotationStatus is the progress of one key rotation.
 type RotationStatus struct {
@@ -48,8 +36,6 @@ type rotations struct {
 	stopped bool
 	wg      sync.WaitGroup
 }
-
-func rotationKey(name string) []byte { return append([]byte{pfxRotation}, name...) }
 
 // KeyRotate starts a rotation of the named key: a new key version becomes current at
 // once (new files use it), and a background pass re-wraps the OEK of every object
@@ -85,7 +71,7 @@ func (l *Layer) beginRotation(name string) (*rotationRecord, error) {
 		return nil, err
 	}
 	rec = &rotationRecord{Name: name, NewID: id, Started: time.Now().UTC()}
-	b, _ := json.Marshal(rec)
+	b, _ := rec.MarshalBinary()
 	if err := l.update(func(txn *badger.Txn) error { return txn.Set(rotationKey(name), b) }); err != nil {
 		return nil, fmt.Errorf("object: recording rotation of %q: %w", name, err)
 	}
@@ -106,7 +92,7 @@ func (l *Layer) rotationRecord(name string) (*rotationRecord, error) {
 			return err
 		}
 		rec = &rotationRecord{}
-		return item.Value(func(b []byte) error { return json.Unmarshal(b, rec) })
+		return item.Value(rec.UnmarshalBinary)
 	})
 	return rec, err
 }
@@ -116,11 +102,11 @@ func (l *Layer) rotationRecord(name string) (*rotationRecord, error) {
 func (l *Layer) ResumeRotations() {
 	var recs []*rotationRecord
 	err := l.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pfxRotation}, PrefetchValues: true})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixKey(pfxRotation), PrefetchValues: true})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			var rec rotationRecord
-			if err := it.Item().Value(func(b []byte) error { return json.Unmarshal(b, &rec) }); err != nil {
+			if err := it.Item().Value(rec.UnmarshalBinary); err != nil {
 				return err
 			}
 			recs = append(recs, &rec)
@@ -192,7 +178,7 @@ func (l *Layer) runRotation(rec *rotationRecord, s *RotationStatus) error {
 	var todo []Ino
 	var domains []keyring.Domain
 	err := l.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pfxInode}})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixKey(pfxInode)})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			var n Inode

@@ -1,7 +1,6 @@
 package object
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -42,10 +41,10 @@ func (l *Layer) SetRule(dir Ino, r Rule) error {
 			return ErrNotDir
 		}
 		if r.Empty() {
-			return txn.Delete(inoKey(pfxRule, dir))
+			return txn.Delete(ruleKey(dir))
 		}
-		b, _ := json.Marshal(r)
-		return txn.Set(inoKey(pfxRule, dir), b)
+		b, _ := ruleRecord(r).MarshalBinary()
+		return txn.Set(ruleKey(dir), b)
 	})
 }
 
@@ -54,7 +53,7 @@ func (l *Layer) RuleOf(dir Ino) (Rule, bool, error) {
 	var r Rule
 	found := false
 	err := l.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(inoKey(pfxRule, dir))
+		item, err := txn.Get(ruleKey(dir))
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return nil
 		}
@@ -62,7 +61,10 @@ func (l *Layer) RuleOf(dir Ino) (Rule, bool, error) {
 			return err
 		}
 		found = true
-		return item.Value(func(b []byte) error { return json.Unmarshal(b, &r) })
+		var rec ruleRecord
+		err = item.Value(rec.UnmarshalBinary)
+		r = Rule(rec)
+		return err
 	})
 	return r, found, err
 }
@@ -126,10 +128,10 @@ func (l *Layer) ApplyLifecycle(now time.Time) (GCReport, error) {
 	// longer under any directory: the store's rule applies.
 	var shadowed []Ino
 	err = l.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pfxDeleted}})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixKey(pfxDeleted)})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
-			if ino := Ino(uint64FromBytes(it.Item().Key()[1:])); !seen[ino] {
+			if ino := keyIno(it.Item().Key()); !seen[ino] {
 				shadowed = append(shadowed, ino)
 			}
 		}
@@ -255,7 +257,7 @@ func (l *Layer) removeOrphanParts(rep *GCReport) error {
 	}
 	live := map[uint64]bool{}
 	err = l.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pfxVersion}, PrefetchValues: true})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixKey(pfxVersion), PrefetchValues: true})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			var v Version

@@ -1,7 +1,6 @@
 package object
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -9,11 +8,6 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 )
-
-// pfxLock keys the object-lock state of one version: 'R' ino u64 ‖ version
-// u64 → LockRecord. The version record itself is not changed, so stores
-// without object lock carry no such keys; see docs/LOCK.md.
-const pfxLock = 'R'
 
 // Errors of object lock. ErrLocked is the one a violation returns; the FUSE
 // frontend maps it to EPERM.
@@ -45,47 +39,15 @@ func (s LockState) Locked(now time.Time) bool {
 	return s.LegalHold || (s.Mode != "" && now.Before(s.RetainUntil))
 }
 
-// lockRecord is the stored form: u8 record version, u8 mode (0 none, 1
-// GOVERNANCE, 2 COMPLIANCE), i64 retain-until unix ns, u8 legal hold.
-type lockRecord []byte
-
-const lockRecordLen = 11
-
-func (r lockRecord) mode() byte      { return r[1] }
-func (r lockRecord) until() int64    { return int64(binary.BigEndian.Uint64(r[2:10])) }
-func (r lockRecord) legalHold() bool { return r[10] != 0 }
-func (r lockRecord) valid() bool     { return len(r) == lockRecordLen && r[0] == recordVersion1 }
-func lockKey(ino Ino, id uint64) []byte {
-	return binary.BigEndian.AppendUint64(inoKey(pfxLock, ino), id)
-}
-
-var modeNames = []string{"", ModeGovernance, ModeCompliance}
-
-func (s LockState) marshal() lockRecord {
-	r := make(lockRecord, lockRecordLen)
-	r[0] = recordVersion1
-	for i, m := range modeNames {
-		if m == s.Mode {
-			r[1] = byte(i)
-		}
-	}
-	if s.Mode != "" {
-		binary.BigEndian.PutUint64(r[2:10], uint64(s.RetainUntil.UnixNano()))
-	}
-	if s.LegalHold {
-		r[10] = 1
-	}
-	return r
-}
-
+// unmarshalLock decodes the lock record of version id.
 func unmarshalLock(id uint64, b []byte) (LockState, error) {
-	r := lockRecord(b)
-	if !r.valid() || int(r.mode()) >= len(modeNames) {
-		return LockState{}, fmt.Errorf("%w: lock record of version %d", ErrCorrupt, id)
+	var r lockRecord
+	if err := r.UnmarshalBinary(b); err != nil {
+		return LockState{}, fmt.Errorf("%w: lock record of version %d: %w", ErrCorrupt, id, err)
 	}
-	s := LockState{Version: id, Mode: modeNames[r.mode()], LegalHold: r.legalHold()}
+	s := LockState{Version: id, Mode: r.Mode.name(), LegalHold: r.LegalHold}
 	if s.Mode != "" {
-		s.RetainUntil = time.Unix(0, r.until()).UTC()
+		s.RetainUntil = time.Unix(0, r.RetainUntil).UTC()
 	}
 	return s, nil
 }
@@ -226,17 +188,18 @@ func (l *Layer) putLock(txn *badger.Txn, ino Ino, s LockState) error {
 	if s.Mode == "" && !s.LegalHold {
 		return txn.Delete(lockKey(ino, s.Version))
 	}
-	return txn.Set(lockKey(ino, s.Version), s.marshal())
+	b, _ := lockRecordOf(s).MarshalBinary()
+	return txn.Set(lockKey(ino, s.Version), b)
 }
 
 // lockedVersions returns the versions of ino locked at now.
 func (l *Layer) lockedVersions(txn *badger.Txn, ino Ino, now time.Time) (map[uint64]LockState, error) {
 	out := map[uint64]LockState{}
-	prefix := inoKey(pfxLock, ino)
+	prefix := lockPrefix(ino)
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
-		id := binary.BigEndian.Uint64(it.Item().Key()[9:17])
+		id := keyID(it.Item().Key())
 		var s LockState
 		if err := it.Item().Value(func(b []byte) (err error) { s, err = unmarshalLock(id, b); return }); err != nil {
 			return nil, err
@@ -283,10 +246,10 @@ func (l *Layer) checkPurge(txn *badger.Txn, ino Ino, drop map[uint64]bool) error
 func (l *Layer) CountLocked() (int, error) {
 	now, count := time.Now(), 0
 	err := l.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pfxLock}, PrefetchValues: true})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixKey(pfxLock), PrefetchValues: true})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
-			id := binary.BigEndian.Uint64(it.Item().Key()[9:17])
+			id := keyID(it.Item().Key())
 			var s LockState
 			if err := it.Item().Value(func(b []byte) (err error) { s, err = unmarshalLock(id, b); return }); err != nil {
 				return err
@@ -305,11 +268,11 @@ func (l *Layer) CountLocked() (int, error) {
 func (l *Layer) checkKeyDelete(name string) error {
 	now := time.Now()
 	return l.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pfxLock}, PrefetchValues: true})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixKey(pfxLock), PrefetchValues: true})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			k := it.Item().Key()
-			ino, id := Ino(binary.BigEndian.Uint64(k[1:9])), binary.BigEndian.Uint64(k[9:17])
+			ino, id := keyIno(k), keyID(k)
 			var s LockState
 			if err := it.Item().Value(func(b []byte) (err error) { s, err = unmarshalLock(id, b); return }); err != nil {
 				return err

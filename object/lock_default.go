@@ -1,7 +1,6 @@
 package object
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -9,20 +8,15 @@ import (
 	"github.com/dgraph-io/badger/v4"
 )
 
-// pfxLockDefault keys a default retention: 'W' ino → ver u8 ‖ mode u8 ‖
-// days u32. On a directory it is the default of new versions under it and
-// is copied to subdirectories at mkdir; on a file it is the parent's
-// default copied at create, applied to every version the file commits
-// (inodes have no parent pointers, so the file carries its own copy).
-const pfxLockDefault = 'W'
-
-// LockDefault is a directory's default retention.
+// LockDefault is a default retention (record 'W'). On a directory it is
+// the default of new versions under it and is copied to subdirectories at
+// mkdir; on a file it is the parent's default copied at create, applied to
+// every version the file commits (inodes have no parent pointers, so the
+// file carries its own copy).
 type LockDefault struct {
 	Mode string `json:"mode,omitempty"`
 	Days int    `json:"days,omitempty"`
 }
-
-func lockDefaultKey(ino Ino) []byte { return inoKey(pfxLockDefault, ino) }
 
 func getLockDefault(txn *badger.Txn, ino Ino) (LockDefault, error) {
 	item, err := txn.Get(lockDefaultKey(ino))
@@ -32,28 +26,24 @@ func getLockDefault(txn *badger.Txn, ino Ino) (LockDefault, error) {
 	if err != nil {
 		return LockDefault{}, err
 	}
-	var d LockDefault
+	var r lockDefaultRecord
 	err = item.Value(func(b []byte) error {
-		if len(b) != 6 || b[0] != recordVersion1 || b[1] == 0 || int(b[1]) >= len(modeNames) {
-			return fmt.Errorf("%w: lock default of object %d", ErrCorrupt, ino)
+		if err := r.UnmarshalBinary(b); err != nil {
+			return fmt.Errorf("%w: lock default of object %d: %w", ErrCorrupt, ino, err)
 		}
-		d = LockDefault{Mode: modeNames[b[1]], Days: int(binary.BigEndian.Uint32(b[2:]))}
 		return nil
 	})
-	return d, err
+	if err != nil {
+		return LockDefault{}, err
+	}
+	return LockDefault{Mode: r.Mode.name(), Days: int(r.Days)}, nil
 }
 
 func putLockDefault(txn *badger.Txn, ino Ino, d LockDefault) error {
 	if d.Mode == "" {
 		return txn.Delete(lockDefaultKey(ino))
 	}
-	b := []byte{recordVersion1, 0, 0, 0, 0, 0}
-	for i, m := range modeNames {
-		if m == d.Mode {
-			b[1] = byte(i)
-		}
-	}
-	binary.BigEndian.PutUint32(b[2:], uint32(d.Days))
+	b, _ := lockDefaultRecord{Mode: lockModeOf(d.Mode), Days: uint32(d.Days)}.MarshalBinary()
 	return txn.Set(lockDefaultKey(ino), b)
 }
 
@@ -116,5 +106,6 @@ func (l *Layer) applyLockDefault(txn *badger.Txn, ino Ino, id uint64, now int64)
 	}
 	cur.Mode = d.Mode
 	cur.RetainUntil = time.Unix(0, now).Add(time.Duration(d.Days) * 24 * time.Hour).UTC()
-	return txn.Set(lockKey(ino, id), cur.marshal())
+	b, _ := lockRecordOf(cur).MarshalBinary()
+	return txn.Set(lockKey(ino, id), b)
 }

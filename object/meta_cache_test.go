@@ -77,7 +77,7 @@ func TestNameCacheMatchesStore(t *testing.T) {
 				defer it.Close()
 				for it.Rewind(); it.Valid(); it.Next() {
 					var d Dirent
-					it.Item().Value(func(b []byte) (err error) { d, err = UnmarshalDirent(b); return })
+					it.Item().Value(d.UnmarshalBinary)
 					want = append(want, DirEntry{Name: string(it.Item().Key()[len(prefix):]), Ino: d.Ino, Mode: d.Mode})
 				}
 				return nil

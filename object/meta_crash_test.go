@@ -253,12 +253,12 @@ func checkStore(t *testing.T, l *Layer) {
 				inodes[n.Ino] = &n
 			case pfxDirent:
 				var d Dirent
-				if err := it.Item().Value(func(b []byte) (err error) { d, err = UnmarshalDirent(b); return }); err != nil {
+				if err := it.Item().Value(d.UnmarshalBinary); err != nil {
 					return err
 				}
-				ents = append(ents, ent{Ino(uint64FromBytes(k[1:9])), string(k[9:]), d})
+				ents = append(ents, ent{keyIno(k), keyName(k), d})
 			case pfxOrphan, pfxDeleted:
-				marked[Ino(uint64FromBytes(k[1:9]))] = true
+				marked[keyIno(k)] = true
 			}
 		}
 		return nil

@@ -60,12 +60,13 @@ func getDirent(txn *badger.Txn, parent Ino, name string) (Dirent, error) {
 		return Dirent{}, err
 	}
 	var d Dirent
-	err = item.Value(func(b []byte) (err error) { d, err = UnmarshalDirent(b); return })
+	err = item.Value(d.UnmarshalBinary)
 	return d, err
 }
 
 func putDirent(txn *badger.Txn, parent Ino, name string, d Dirent) error {
-	return txn.Set(direntKey(parent, name), d.MarshalBinary())
+	b, _ := d.MarshalBinary()
+	return txn.Set(direntKey(parent, name), b)
 }
 
 // Lookup returns the inode named name in directory parent.
@@ -255,7 +256,7 @@ func (l *Layer) Link(ino, newParent Ino, newName string) (*Inode, error) {
 			if err := l.clearTombstone(txn, ino); err != nil {
 				return err
 			}
-			if err := txn.Delete(inoKey(pfxOrphan, ino)); err != nil {
+			if err := txn.Delete(orphanKey(ino)); err != nil {
 				return err
 			}
 		}
@@ -374,13 +375,13 @@ func nextVersionID(prev uint64, now int64) uint64 {
 // purgeObject deletes an object's records: xattrs, versions, tombstone and
 // inode. Callers free the parts of its versions (purgeVersions) first.
 func (l *Layer) purgeObject(txn *badger.Txn, n *Inode) error {
-	if err := l.deletePrefix(txn, inoKey(pfxXattr, n.Ino), inoKey(pfxVersion, n.Ino), inoKey(pfxRule, n.Ino)); err != nil {
+	if err := l.deletePrefix(txn, xattrPrefix(n.Ino), versionPrefix(n.Ino), ruleKey(n.Ino)); err != nil {
 		return err
 	}
 	if err := l.clearTombstone(txn, n.Ino); err != nil {
 		return err
 	}
-	if err := txn.Delete(inoKey(pfxOrphan, n.Ino)); err != nil {
+	if err := txn.Delete(orphanKey(n.Ino)); err != nil {
 		return err
 	}
 	l.orphans.remove(n.Ino)
@@ -438,7 +439,7 @@ func (l *Layer) dirEmpty(txn *badger.Txn, dir Ino) bool {
 			return true
 		}
 	}
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: inoKey(pfxDirent, dir)})
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: direntPrefix(dir)})
 	defer it.Close()
 	it.Rewind()
 	return !it.Valid()
@@ -654,14 +655,14 @@ func (l *Layer) ReadDir(dir Ino) ([]DirEntry, error) {
 		return out, nil
 	}
 	var out []DirEntry
-	prefix := inoKey(pfxDirent, dir)
+	prefix := direntPrefix(dir)
 	err := l.db.list(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 100})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			item := it.Item()
 			var d Dirent
-			err := item.Value(func(b []byte) (err error) { d, err = UnmarshalDirent(b); return })
+			err := item.Value(d.UnmarshalBinary)
 			if err != nil {
 				return fmt.Errorf("object: reading dirent: %w", err)
 			}

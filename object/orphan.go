@@ -15,7 +15,8 @@ import (
 // lets go; Open purges orphans left by a previous mount.
 func (l *Layer) orphan(txn *badger.Txn, n *Inode) error {
 	n.Nlink = 0
-	if err := txn.Set(inoKey(pfxOrphan, n.Ino), nil); err != nil {
+	mark, _ := orphanRecord{}.MarshalBinary()
+	if err := txn.Set(orphanKey(n.Ino), mark); err != nil {
 		return err
 	}
 	l.orphans.add(n.Ino)
@@ -122,14 +123,14 @@ func (l *Layer) flushForgotten() error {
 }
 
 func (l *Layer) purgeOrphan(txn *badger.Txn, ino Ino) error {
-	if _, err := txn.Get(inoKey(pfxOrphan, ino)); errors.Is(err, badger.ErrKeyNotFound) {
+	if _, err := txn.Get(orphanKey(ino)); errors.Is(err, badger.ErrKeyNotFound) {
 		return nil
 	} else if err != nil {
 		return err
 	}
 	n, err := l.getInode(txn, ino)
 	if errors.Is(err, ErrNotFound) {
-		return txn.Delete(inoKey(pfxOrphan, ino))
+		return txn.Delete(orphanKey(ino))
 	}
 	if err != nil || n.Nlink > 0 {
 		return err
@@ -142,10 +143,10 @@ func (l *Layer) purgeOrphan(txn *badger.Txn, ino Ino) error {
 func (l *Layer) sweepOrphans() error {
 	var inos []Ino
 	err := l.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pfxOrphan}})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixKey(pfxOrphan)})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
-			inos = append(inos, Ino(uint64FromBytes(it.Item().Key()[1:])))
+			inos = append(inos, keyIno(it.Item().Key()))
 		}
 		return nil
 	})

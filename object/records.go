@@ -68,12 +68,11 @@ func (n *Inode) MarshalBinary() ([]byte, error) {
 	return e, nil
 }
 
-// UnmarshalBinary decodes what MarshalBinary wrote.
+// UnmarshalBinary decodes what MarshalBinary wrote; anything else is a
+// *RecordError.
 func (n *Inode) UnmarshalBinary(b []byte) error {
 	d := dec{b: b}
-	if v := d.u8(); d.err == nil && v != recordVersion1 {
-		return fmt.Errorf("object: inode record version %d unsupported", v)
-	}
+	d.version(recordVersion1)
 	n.Ino = Ino(d.u64())
 	n.Mode = d.u32()
 	n.UID = d.u32()
@@ -90,10 +89,7 @@ func (n *Inode) UnmarshalBinary(b []byte) error {
 	n.SSE.KeyName = d.str()
 	n.SSE.SealedDEK = d.bytes()
 	n.SSE.SealedOEK = d.bytes()
-	if d.err != nil {
-		return fmt.Errorf("object: decoding inode: %w", d.err)
-	}
-	return nil
+	return d.finish("inode")
 }
 
 // Run maps Len bytes of a file, starting at file byte Off, onto the
@@ -178,7 +174,8 @@ func (v *Version) MarshalBinary() ([]byte, error) {
 }
 
 // UnmarshalBinary decodes a version record of either record version; it
-// does not verify the MAC. A record that does not decode is ErrCorrupt.
+// does not verify the MAC. A record that does not decode is ErrCorrupt
+// wrapping a *RecordError.
 func (v *Version) UnmarshalBinary(b []byte) error {
 	if err := v.unmarshal(b); err != nil {
 		return fmt.Errorf("%w: %w", ErrCorrupt, err)
@@ -188,10 +185,7 @@ func (v *Version) UnmarshalBinary(b []byte) error {
 
 func (v *Version) unmarshal(b []byte) error {
 	d := dec{b: b}
-	ver := d.u8()
-	if d.err == nil && ver != versionRecordV1 && ver != versionRecordV2 {
-		return fmt.Errorf("object: version record version %d unsupported", ver)
-	}
+	ver := d.version(versionRecordV1, versionRecordV2)
 	v.ID = d.u64()
 	v.Size = d.i64()
 	v.Mtime = d.i64()
@@ -202,7 +196,7 @@ func (v *Version) unmarshal(b []byte) error {
 		runLen = 33
 	}
 	if d.err == nil && uint64(n)*runLen > uint64(len(d.b)) {
-		return fmt.Errorf("object: decoding version: %w", errShort)
+		return &RecordError{Record: "version", Err: errShort}
 	}
 	v.Runs = make([]Run, 0, n)
 	for range n {
@@ -229,8 +223,8 @@ func (v *Version) unmarshal(b []byte) error {
 		}
 	}
 	copy(v.MAC[:], d.take(32))
-	if d.err != nil {
-		return fmt.Errorf("object: decoding version: %w", d.err)
+	if err := d.finish("version"); err != nil {
+		return err
 	}
 	if ver == versionRecordV1 {
 		v.legacy = append(enc(nil), b[:len(b)-32]...)
@@ -299,18 +293,21 @@ type Dirent struct {
 	Mode uint32 // type bits only, for readdir without loading the inode
 }
 
-// MarshalBinary encodes the entry.
-func (d Dirent) MarshalBinary() []byte {
-	var b [12]byte
-	binary.BigEndian.PutUint64(b[:8], uint64(d.Ino))
-	binary.BigEndian.PutUint32(b[8:], d.Mode)
-	return b[:]
+// MarshalBinary encodes the entry: ino u64 ‖ mode u32.
+func (d Dirent) MarshalBinary() ([]byte, error) {
+	e := make(enc, 0, 12)
+	e.u64(uint64(d.Ino))
+	e.u32(d.Mode)
+	return e, nil
 }
 
-// UnmarshalDirent decodes an entry.
-func UnmarshalDirent(b []byte) (Dirent, error) {
-	if len(b) != 12 {
-		return Dirent{}, fmt.Errorf("object: dirent of %d bytes: %w", len(b), errShort)
+// UnmarshalBinary decodes what MarshalBinary wrote.
+func (d *Dirent) UnmarshalBinary(b []byte) error {
+	r := dec{b: b}
+	ino, mode := Ino(r.u64()), r.u32()
+	if err := r.finish("dirent"); err != nil {
+		return err
 	}
-	return Dirent{Ino: Ino(binary.BigEndian.Uint64(b)), Mode: binary.BigEndian.Uint32(b[8:])}, nil
+	*d = Dirent{Ino: ino, Mode: mode}
+	return nil
 }

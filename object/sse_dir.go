@@ -9,35 +9,18 @@ import (
 	"github.com/ssefs/ssefs/keyring"
 )
 
-// pfxDirSSE keys a directory's SSE default: 'E' ino → dirSSERecord.
-const pfxDirSSE = 'E'
-
-func dirSSEKey(ino Ino) []byte { return inoKey(pfxDirSSE, ino) }
-
-// dirSSE record: ver u8 ‖ domain bytes ‖ key-name bytes ‖ fingerprint bytes
-// (bytes = len u32 ‖ data), the SSEChoice of files created in the directory.
-func marshalChoice(c *SSEChoice) []byte {
-	e := make(enc, 0, 64)
-	e.u8(recordVersion1)
-	e.str(string(c.Domain))
-	e.str(c.KeyName)
-	e.bytes(c.Fingerprint)
-	return e
+// marshalDirSSE and unmarshalDirSSE convert between c and its dirSSERecord.
+func marshalDirSSE(c *SSEChoice) []byte {
+	b, _ := dirSSERecord{Domain: c.Domain, KeyName: c.KeyName, Fingerprint: c.Fingerprint}.MarshalBinary()
+	return b
 }
 
-func unmarshalChoice(b []byte) (*SSEChoice, error) {
-	d := dec{b: b}
-	if v := d.u8(); d.err == nil && v != recordVersion1 {
-		return nil, fmt.Errorf("object: directory SSE record version %d unsupported", v)
+func unmarshalDirSSE(b []byte) (*SSEChoice, error) {
+	var r dirSSERecord
+	if err := r.UnmarshalBinary(b); err != nil {
+		return nil, err
 	}
-	c := &SSEChoice{Domain: keyring.Domain(d.str()), KeyName: d.str(), Fingerprint: d.bytes()}
-	if d.err != nil {
-		return nil, fmt.Errorf("object: decoding directory SSE record: %w", d.err)
-	}
-	if len(c.Fingerprint) == 0 {
-		c.Fingerprint = nil
-	}
-	return c, nil
+	return &SSEChoice{Domain: r.Domain, KeyName: r.KeyName, Fingerprint: r.Fingerprint}, nil
 }
 
 // DirDefault returns the SSE default of a directory, or nil when it has none (its
@@ -66,7 +49,7 @@ func readDirSSE(txn *badger.Txn, dir Ino) (*SSEChoice, error) {
 		return nil, err
 	}
 	var c *SSEChoice
-	err = item.Value(func(b []byte) (err error) { c, err = unmarshalChoice(b); return })
+	err = item.Value(func(b []byte) (err error) { c, err = unmarshalDirSSE(b); return })
 	return c, err
 }
 
@@ -145,7 +128,7 @@ func (l *Layer) setDirDefaultTree(dir Ino, c *SSEChoice) error {
 			if c == nil {
 				return txn.Delete(dirSSEKey(d))
 			}
-			return txn.Set(dirSSEKey(d), marshalChoice(c))
+			return txn.Set(dirSSEKey(d), marshalDirSSE(c))
 		})
 		l.uncacheDirSSE(d)
 		if err != nil {
@@ -171,7 +154,7 @@ func (l *Layer) inheritDirSSE(txn *badger.Txn, parent, child Ino) error {
 	if err != nil || c == nil {
 		return err
 	}
-	return txn.Set(dirSSEKey(child), marshalChoice(c))
+	return txn.Set(dirSSEKey(child), marshalDirSSE(c))
 }
 
 // dropDirSSE removes a deleted directory's default.

@@ -160,7 +160,7 @@ func protectedBy(n *Inode, c SSEChoice, curID string) bool {
 func (l *Layer) Unrecoverable() ([]Ino, error) {
 	var out []Ino
 	err := l.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pfxInode}})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixKey(pfxInode)})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			var n Inode

@@ -1,7 +1,6 @@
 package object
 
 import (
-	"encoding/binary"
 	"errors"
 
 	"github.com/dgraph-io/badger/v4"
@@ -12,45 +11,43 @@ import (
 // stays (for lifecycle rules and gc) but is no longer reachable by path.
 func (l *Layer) setTombstone(txn *badger.Txn, parent Ino, name string, ino Ino) error {
 	if old, err := getTomb(txn, parent, name); err == nil && old != ino {
-		if err := txn.Set(inoKey(pfxDeleted, old), nil); err != nil {
+		unnamed, _ := deletedRecord{}.MarshalBinary()
+		if err := txn.Set(deletedKey(old), unnamed); err != nil {
 			return err
 		}
 	} else if err != nil && !errors.Is(err, ErrNotFound) {
 		return err
 	}
 	l.tombAdded(parent)
-	var loc [8]byte
-	binary.BigEndian.PutUint64(loc[:], uint64(parent))
-	if err := txn.Set(inoKey(pfxDeleted, ino), append(loc[:], name...)); err != nil {
+	loc, _ := deletedRecord{Named: true, Parent: parent, Name: name}.MarshalBinary()
+	if err := txn.Set(deletedKey(ino), loc); err != nil {
 		return err
 	}
-	var v [8]byte
-	binary.BigEndian.PutUint64(v[:], uint64(ino))
-	return txn.Set(tombKey(parent, name), v[:])
+	tomb, _ := tombRecord{Ino: ino}.MarshalBinary()
+	return txn.Set(tombKey(parent, name), tomb)
 }
 
 // clearTombstone forgets that ino is deleted, wherever it was named.
 func (l *Layer) clearTombstone(txn *badger.Txn, ino Ino) error {
-	item, err := txn.Get(inoKey(pfxDeleted, ino))
+	item, err := txn.Get(deletedKey(ino))
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	loc, err := item.ValueCopy(nil)
-	if err != nil {
+	var loc deletedRecord
+	if err := item.Value(loc.UnmarshalBinary); err != nil {
 		return err
 	}
-	if len(loc) >= 8 {
-		parent, name := Ino(binary.BigEndian.Uint64(loc)), string(loc[8:])
-		if cur, err := getTomb(txn, parent, name); err == nil && cur == ino {
-			if err := txn.Delete(tombKey(parent, name)); err != nil {
+	if loc.Named {
+		if cur, err := getTomb(txn, loc.Parent, loc.Name); err == nil && cur == ino {
+			if err := txn.Delete(tombKey(loc.Parent, loc.Name)); err != nil {
 				return err
 			}
 		}
 	}
-	return txn.Delete(inoKey(pfxDeleted, ino))
+	return txn.Delete(deletedKey(ino))
 }
 
 // getTomb returns the deleted object last named parent/name.
@@ -62,15 +59,9 @@ func getTomb(txn *badger.Txn, parent Ino, name string) (Ino, error) {
 	if err != nil {
 		return 0, err
 	}
-	var ino Ino
-	err = item.Value(func(b []byte) error {
-		if len(b) != 8 {
-			return errShort
-		}
-		ino = Ino(binary.BigEndian.Uint64(b))
-		return nil
-	})
-	return ino, err
+	var r tombRecord
+	err = item.Value(r.UnmarshalBinary)
+	return r.Ino, err
 }
 
 // tombOf returns the deleted object last named parent/name, or 0.
@@ -110,23 +101,16 @@ func (l *Layer) reviveTombstone(txn *badger.Txn, parent Ino, name string, a Crea
 // TombstonesOf lists the deleted objects last named in directory dir.
 func (l *Layer) TombstonesOf(dir Ino) ([]DirEntry, error) {
 	var out []DirEntry
-	prefix := inoKey(pfxTomb, dir)
+	prefix := tombPrefix(dir)
 	err := l.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
-			var ino Ino
-			err := it.Item().Value(func(b []byte) error {
-				if len(b) != 8 {
-					return errShort
-				}
-				ino = Ino(binary.BigEndian.Uint64(b))
-				return nil
-			})
-			if err != nil {
+			var r tombRecord
+			if err := it.Item().Value(r.UnmarshalBinary); err != nil {
 				return err
 			}
-			out = append(out, DirEntry{Name: string(it.Item().Key()[len(prefix):]), Ino: ino, Mode: 0o100000})
+			out = append(out, DirEntry{Name: string(it.Item().Key()[len(prefix):]), Ino: r.Ino, Mode: 0o100000})
 		}
 		return nil
 	})

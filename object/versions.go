@@ -55,7 +55,7 @@ func (l *Layer) Versions(ino Ino) ([]VersionInfo, error) {
 		return nil, ErrInvalid
 	}
 	var out []VersionInfo
-	prefix := inoKey(pfxVersion, ino)
+	prefix := versionPrefix(ino)
 	err = l.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 256})
 		defer it.Close()
@@ -160,15 +160,15 @@ func (l *Layer) Restore(ino Ino, id uint64) (*VersionInfo, error) {
 // relinkDeleted puts a deleted object back under the name its tombstone
 // records.
 func (l *Layer) relinkDeleted(txn *badger.Txn, n *Inode) (nameRef, error) {
-	item, err := txn.Get(inoKey(pfxDeleted, n.Ino))
+	item, err := txn.Get(deletedKey(n.Ino))
 	if err != nil {
 		return nameRef{}, fmt.Errorf("object %d is deleted and its former name is unknown: %w", n.Ino, ErrNotFound)
 	}
-	loc, err := item.ValueCopy(nil)
-	if err != nil || len(loc) < 8 {
+	var loc deletedRecord
+	if err := item.Value(loc.UnmarshalBinary); err != nil || !loc.Named {
 		return nameRef{}, fmt.Errorf("object %d is deleted and its name was taken over: %w", n.Ino, ErrExists)
 	}
-	ref := nameRef{parent: Ino(uint64FromBytes(loc)), name: string(loc[8:])}
+	ref := nameRef{parent: loc.Parent, name: loc.Name}
 	if _, err := getDirent(txn, ref.parent, ref.name); err == nil {
 		return nameRef{}, fmt.Errorf("cannot restore %q: %w", ref.name, ErrExists)
 	}
@@ -243,7 +243,7 @@ func (l *Layer) purgeVersions(ino Ino, drop map[uint64]bool) (int, int64, error)
 		}
 		live := map[uint64]bool{}
 		var keep []*Version
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: inoKey(pfxVersion, ino), PrefetchValues: true})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: versionPrefix(ino), PrefetchValues: true})
 		for it.Rewind(); it.Valid(); it.Next() {
 			var v Version
 			if err := it.Item().Value(v.UnmarshalBinary); err != nil {
@@ -375,16 +375,16 @@ type nameRef struct {
 // purging the last version of a linked file needs it.
 func (l *Layer) namesOf(txn *badger.Txn, ino Ino) ([]nameRef, error) {
 	var out []nameRef
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pfxDirent}, PrefetchValues: true})
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixKey(pfxDirent), PrefetchValues: true})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
 		var d Dirent
-		if err := it.Item().Value(func(b []byte) (err error) { d, err = UnmarshalDirent(b); return }); err != nil {
+		if err := it.Item().Value(d.UnmarshalBinary); err != nil {
 			return nil, err
 		}
 		if d.Ino == ino {
 			k := it.Item().Key()
-			out = append(out, nameRef{parent: Ino(uint64FromBytes(k[1:9])), name: string(k[9:])})
+			out = append(out, nameRef{parent: keyIno(k), name: keyName(k)})
 		}
 	}
 	return out, nil
