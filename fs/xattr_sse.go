@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"syscall"
 
 	"github.com/ssefs/ssefs/keyring"
 	"github.com/ssefs/ssefs/object"
@@ -66,7 +67,7 @@ func init() {
 			if err != nil {
 				return err
 			}
-			if in.Mode&0o170000 == 0o040000 {
+			if in.Mode&syscall.S_IFMT == syscall.S_IFDIR {
 				c, err := n.l.DirDefault(n.ino)
 				if err != nil {
 					return err
@@ -110,7 +111,7 @@ func setSSE(n *Node, c *object.SSEChoice) error {
 	if err != nil {
 		return err
 	}
-	if in.Mode&0o170000 == 0o040000 {
+	if in.Mode&syscall.S_IFMT == syscall.S_IFDIR {
 		return n.l.SetDirDefault(n.ino, c)
 	}
 	choice := object.SSEChoice{Domain: keyring.DomainSSES3, KeyName: keyring.DefaultKeyName}
