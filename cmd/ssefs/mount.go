@@ -18,10 +18,6 @@ import (
 	"github.com/ssefs/ssefs/store"
 )
 
-func init() {
-	register("mount", "mount a store (goes to the background once ready; -f stays)", runMount)
-}
-
 type mountOpts struct {
 	allowOther bool
 	foreground bool
