@@ -1,12 +1,14 @@
 package object
 
 import (
+	"context"
 	"crypto/md5"
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -43,7 +45,7 @@ func (r *reopenable) open(t *testing.T) {
 	if r.st, err = store.Open(r.dir, r.mk); err != nil {
 		t.Fatal(err)
 	}
-	if r.l, err = Open(r.st); err != nil {
+	if r.l, err = OpenWith(r.st, Options{SealHook: execSealHook}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -207,6 +209,12 @@ func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 func md5b64(b []byte) string {
 	s := md5.Sum(b)
 	return b64(s[:])
+}
+
+// execSealHook runs the hook executable as cmd/ssefs does: the library
+// itself never starts a process.
+func execSealHook(ctx context.Context, run SealHookRun) ([]byte, error) {
+	return exec.CommandContext(ctx, run.Path, run.Event, run.Key).CombinedOutput()
 }
 
 // A failing seal hook is logged and audited; the seal itself stands.

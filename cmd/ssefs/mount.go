@@ -117,7 +117,7 @@ func serveMount(env *cliEnv, dir, mnt string, mk *keyring.MasterKey, mo mountOpt
 		return err
 	}
 	defer st.Close()
-	l, err := object.Open(st)
+	l, err := openLayer(st)
 	if err != nil {
 		return err
 	}

@@ -26,7 +26,7 @@ func withStore(loc location, ks *keySource, live func(*control.Client) error, of
 		return err
 	}
 	defer st.Close()
-	l, err := object.Open(st)
+	l, err := openLayer(st)
 	if err != nil {
 		return err
 	}
