@@ -119,7 +119,7 @@ func TestRotationResumesAfterCrash(t *testing.T) {
 			}
 			r.close(t) // the crash: no pass ran to the end
 			r.open(t)
-			if dead, _ := r.st.KMS.Erased(oldDEK); dead {
+			if dead, _ := r.st.KMS.(store.KeyVersions).Erased(oldDEK); dead {
 				t.Fatal("old version retired before the rotation finished")
 			}
 			for ino, c := range inos {
@@ -138,7 +138,7 @@ func TestRotationResumesAfterCrash(t *testing.T) {
 			if !s.Finished || s.NewID != rec.NewID || s.Done != int64(len(inos)-rewrapFirst) || s.Retired != 1 {
 				t.Fatalf("resumed rotation %+v", s)
 			}
-			if dead, err := r.st.KMS.Erased(oldDEK); err != nil || !dead {
+			if dead, err := r.st.KMS.(store.KeyVersions).Erased(oldDEK); err != nil || !dead {
 				t.Fatalf("old version not retired: %v %v", dead, err)
 			}
 			r.close(t)
