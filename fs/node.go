@@ -330,7 +330,7 @@ func (n *Node) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
 func (n *Node) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {
 	var v []byte
 	var err error
-	if vx, ok, errno := lookupVirtual(attr); errno != 0 {
+	if vx, ok, errno := n.ms.xattrs.lookup(attr); errno != 0 {
 		return 0, errno
 	} else if ok {
 		if vx.get == nil {
@@ -351,7 +351,7 @@ func (n *Node) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, 
 
 // Setxattr writes an extended attribute.
 func (n *Node) Setxattr(ctx context.Context, attr string, data []byte, flags uint32) syscall.Errno {
-	if vx, ok, errno := lookupVirtual(attr); errno != 0 {
+	if vx, ok, errno := n.ms.xattrs.lookup(attr); errno != 0 {
 		return syscall.EPERM
 	} else if ok {
 		if vx.set == nil {
@@ -364,7 +364,7 @@ func (n *Node) Setxattr(ctx context.Context, attr string, data []byte, flags uin
 
 // Removexattr deletes an extended attribute.
 func (n *Node) Removexattr(ctx context.Context, attr string) syscall.Errno {
-	if vx, ok, errno := lookupVirtual(attr); errno != 0 {
+	if vx, ok, errno := n.ms.xattrs.lookup(attr); errno != 0 {
 		return syscall.EPERM
 	} else if ok {
 		if vx.del == nil {

@@ -8,13 +8,18 @@ import (
 
 // mountState is shared by every node of one mount: the nodes the kernel
 // currently knows, by object id, so changes made behind the kernel's back
-// (restore, purge, sealing) can invalidate exactly what it cached.
+// (restore, purge, sealing) can invalidate exactly what it cached; and the
+// virtual xattrs the nodes serve, built with the mount and read-only after.
 type mountState struct {
+	xattrs virtualXattrTable
+
 	mu    sync.Mutex
 	nodes map[object.Ino]*Node
 }
 
-func newMountState() *mountState { return &mountState{nodes: map[object.Ino]*Node{}} }
+func newMountState() *mountState {
+	return &mountState{xattrs: newVirtualXattrs(), nodes: map[object.Ino]*Node{}}
+}
 
 func (ms *mountState) register(n *Node) {
 	ms.mu.Lock()

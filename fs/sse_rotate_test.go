@@ -97,7 +97,7 @@ func TestKeyRotation(t *testing.T) {
 			t.Fatalf("%s still under key version %s", p, newID)
 		}
 		// The old key version is useless: crypto-erased.
-		if dead, err := m.st.KMS.Erased(oldDEKs[p]); err != nil || !dead {
+		if dead, err := m.st.KMS.(store.KeyVersions).Erased(oldDEKs[p]); err != nil || !dead {
 			t.Fatalf("%s: old DEK's key version not retired: %v %v", p, dead, err)
 		}
 	}
@@ -183,7 +183,7 @@ func TestNoKeyInPlaintextOnDisk(t *testing.T) {
 		"old wrap key": wrapKey(m.mk), "new wrap key": wrapKey(newMK),
 		"SSE-C key": raw, "SSE-C key base64": []byte(key),
 	}
-	mk, err := m.st.KMS.MetadataKey()
+	mk, err := m.st.KMS.(*keyring.Builtin).MetadataKey()
 	if err != nil {
 		t.Fatal(err)
 	}

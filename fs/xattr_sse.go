@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"syscall"
 
 	"github.com/ssefs/ssefs/keyring"
 	"github.com/ssefs/ssefs/object"
@@ -23,70 +24,73 @@ const (
 	xattrSSEKeyStatus   = VirtualPrefix + "sse.key-status"               // read-only
 )
 
-func init() {
-	virtualXattrs[xattrSSE] = virtualXattr{get: func(ctx context.Context, n *Node) ([]byte, error) {
-		info, err := n.l.SSEInfo(n.ino)
-		if err != nil {
-			return nil, err
-		}
-		return json.Marshal(info)
-	}}
-	virtualXattrs[xattrSSEType] = virtualXattr{
-		get: sseField(func(i object.SSEInfo) string { return i.Type }),
-		set: func(ctx context.Context, n *Node, v []byte) error {
-			if strings.TrimSpace(string(v)) != string(keyring.DomainSSES3) {
-				return object.ErrInvalid // SSE-KMS and SSE-C are chosen by giving a key
-			}
-			return setSSE(n, nil)
-		},
-	}
-	virtualXattrs[xattrSSEKMSKeyID] = virtualXattr{
-		get: sseField(func(i object.SSEInfo) string {
-			if i.Type == string(keyring.DomainSSEKMS) {
-				return i.KeyName
-			}
-			return ""
-		}),
-		set: func(ctx context.Context, n *Node, v []byte) error {
-			name := strings.TrimSpace(string(v))
-			if name == keyring.DefaultKeyName {
-				return setSSE(n, nil)
-			}
-			return setSSE(n, &object.SSEChoice{Domain: keyring.DomainSSEKMS, KeyName: name})
-		},
-		del: func(ctx context.Context, n *Node) error { return setSSE(n, nil) },
-	}
-	virtualXattrs[xattrSSECustomerKey] = virtualXattr{
-		set: func(ctx context.Context, n *Node, v []byte) error {
-			defer clear(v)
-			return n.l.SupplyCustomerKey(n.ino, v)
-		},
-		del: func(ctx context.Context, n *Node) error {
-			in, err := n.l.Inode(n.ino)
+// sseXattrs serves the SSE attributes named above.
+func sseXattrs() virtualXattrTable {
+	return virtualXattrTable{
+		xattrSSE: {get: func(ctx context.Context, n *Node) ([]byte, error) {
+			info, err := n.l.SSEInfo(n.ino)
 			if err != nil {
-				return err
+				return nil, err
 			}
-			if in.Mode&0o170000 == 0o040000 {
-				c, err := n.l.DirDefault(n.ino)
+			return json.Marshal(info)
+		}},
+		xattrSSEType: {
+			get: sseField(func(i object.SSEInfo) string { return i.Type }),
+			set: func(ctx context.Context, n *Node, v []byte) error {
+				if strings.TrimSpace(string(v)) != string(keyring.DomainSSES3) {
+					return object.ErrInvalid // SSE-KMS and SSE-C are chosen by giving a key
+				}
+				return setSSE(n, nil)
+			},
+		},
+		xattrSSEKMSKeyID: {
+			get: sseField(func(i object.SSEInfo) string {
+				if i.Type == string(keyring.DomainSSEKMS) {
+					return i.KeyName
+				}
+				return ""
+			}),
+			set: func(ctx context.Context, n *Node, v []byte) error {
+				name := strings.TrimSpace(string(v))
+				if name == keyring.DefaultKeyName {
+					return setSSE(n, nil)
+				}
+				return setSSE(n, &object.SSEChoice{Domain: keyring.DomainSSEKMS, KeyName: name})
+			},
+			del: func(ctx context.Context, n *Node) error { return setSSE(n, nil) },
+		},
+		xattrSSECustomerKey: {
+			set: func(ctx context.Context, n *Node, v []byte) error {
+				defer clear(v)
+				return n.l.SupplyCustomerKey(n.ino, v)
+			},
+			del: func(ctx context.Context, n *Node) error {
+				in, err := n.l.Inode(n.ino)
 				if err != nil {
 					return err
 				}
-				if c == nil || c.Domain != keyring.DomainSSEC {
-					return object.ErrNoData
+				if in.Mode&syscall.S_IFMT == syscall.S_IFDIR {
+					c, err := n.l.DirDefault(n.ino)
+					if err != nil {
+						return err
+					}
+					if c == nil || c.Domain != keyring.DomainSSEC {
+						return object.ErrNoData
+					}
+					return n.l.SetDirDefault(n.ino, nil)
 				}
-				return n.l.SetDirDefault(n.ino, nil)
-			}
-			return n.l.ForgetCustomerKey(n.ino)
+				return n.l.ForgetCustomerKey(n.ino)
+			},
 		},
-	}
-	virtualXattrs[xattrSSECustomerMD5] = virtualXattr{
-		set: func(ctx context.Context, n *Node, v []byte) error {
-			n.l.SetCustomerKeyMD5(n.ino, string(bytes.TrimSpace(v)))
-			return nil
+		xattrSSECustomerMD5: {
+			set: func(ctx context.Context, n *Node, v []byte) error {
+				n.l.SetCustomerKeyMD5(n.ino, string(bytes.TrimSpace(v)))
+				return nil
+			},
 		},
+		xattrSSEFingerprint: {get: sseField(func(i object.SSEInfo) string { return i.Fingerprint })},
+		xattrSSEKeyStatus:   {get: sseField(func(i object.SSEInfo) string { return i.Status })},
 	}
-	virtualXattrs[xattrSSEFingerprint] = virtualXattr{get: sseField(func(i object.SSEInfo) string { return i.Fingerprint })}
-	virtualXattrs[xattrSSEKeyStatus] = virtualXattr{get: sseField(func(i object.SSEInfo) string { return i.Status })}
 }
 
 // sseField reads one field of the node's SSEInfo; an empty field is ENODATA.
@@ -110,7 +114,7 @@ func setSSE(n *Node, c *object.SSEChoice) error {
 	if err != nil {
 		return err
 	}
-	if in.Mode&0o170000 == 0o040000 {
+	if in.Mode&syscall.S_IFMT == syscall.S_IFDIR {
 		return n.l.SetDirDefault(n.ino, c)
 	}
 	choice := object.SSEChoice{Domain: keyring.DomainSSES3, KeyName: keyring.DefaultKeyName}

@@ -16,17 +16,35 @@ type virtualXattr struct {
 	del func(ctx context.Context, n *Node) error               // nil: cannot be removed (EPERM)
 }
 
-// virtualXattrs is filled by init() functions of the files that own each name.
-var virtualXattrs = map[string]virtualXattr{}
-
 // VirtualPrefix is the namespace reserved for virtual attributes.
 const VirtualPrefix = "user.ssefs."
 
-func lookupVirtual(name string) (virtualXattr, bool, syscall.Errno) {
+// virtualXattrTable maps each virtual attribute name to how it is served.
+type virtualXattrTable map[string]virtualXattr
+
+// newVirtualXattrs builds the table of one mount from the groups kept next
+// to the code each name serves (xattr_versions.go, xattr_lock.go,
+// xattr_sse.go). A name claimed by two groups is a programming error.
+func newVirtualXattrs() virtualXattrTable {
+	t := virtualXattrTable{}
+	for _, group := range []virtualXattrTable{versionXattrs(), lockXattrs(), sseXattrs()} {
+		for name, x := range group {
+			if _, dup := t[name]; dup {
+				panic("fs: virtual xattr " + name + " defined twice")
+			}
+			t[name] = x
+		}
+	}
+	return t
+}
+
+// lookup finds name: ok reports that it is in the virtual namespace at all,
+// and errno is ENODATA for a virtual name nothing serves.
+func (t virtualXattrTable) lookup(name string) (x virtualXattr, ok bool, errno syscall.Errno) {
 	if !strings.HasPrefix(name, VirtualPrefix) {
 		return virtualXattr{}, false, 0
 	}
-	v, ok := virtualXattrs[name]
+	v, ok := t[name]
 	if !ok {
 		return v, true, syscall.ENODATA
 	}

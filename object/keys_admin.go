@@ -96,9 +96,12 @@ func (l *Layer) KMSStatus() keyring.Status { return l.kms.Status() }
 // after checking that oldMK is the current master key. No DEK, OEK or data changes.
 func (l *Layer) ChangeMasterKey(oldMK, newMK keyring.MasterKey) error {
 	defer newMK.Zero()
-	err := l.st.KMS.CheckMasterKey(oldMK)
+	mkc, err := l.st.MasterKeyChanger()
 	if err == nil {
-		err = l.st.KMS.ChangeMasterKey(newMK)
+		err = mkc.CheckMasterKey(oldMK)
+	}
+	if err == nil {
+		err = mkc.ChangeMasterKey(newMK)
 	}
 	l.audit("passphrase-change", "", err, "")
 	return err

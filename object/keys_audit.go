@@ -3,7 +3,6 @@ package object
 import (
 	"context"
 	"log"
-	"os/exec"
 	"sync/atomic"
 	"time"
 
@@ -86,20 +85,20 @@ func (l *Layer) SealHook() string {
 const hookTimeout = 30 * time.Second
 
 // runHook runs the store's seal hook, if any, with the event ("seal", "unseal",
-// "delete") and the key name ("" for the whole KMS) as arguments. A failing hook is
-// logged and audited, never fatal: the event has already happened.
+// "delete") and the key name ("" for the whole KMS) through Options.SealHook.
+// A failing hook is logged and audited, never fatal: the event has already
+// happened.
 func (l *Layer) runHook(event, key string) {
 	l.sse.hookMu.Lock()
 	defer l.sse.hookMu.Unlock()
 	path := l.st.Config.SealHook
-	if path == "" {
+	if path == "" || l.sse.hookRun == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), hookTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, path, event, key)
-	cmd.Env = append(cmd.Environ(), "SSEFS_STORE="+l.st.Dir, "SSEFS_STORE_ID="+l.st.Config.ID)
-	out, err := cmd.CombinedOutput()
+	run := SealHookRun{Path: path, Event: event, Key: key, StoreDir: l.st.Dir, StoreID: l.st.Config.ID}
+	out, err := l.sse.hookRun(ctx, run)
 	if err != nil {
 		log.Printf("ssefs: seal hook %s %s %q failed: %v: %.200s", path, event, key, err, out)
 		l.audit("hook", key, err, event)

@@ -65,7 +65,11 @@ func (l *Layer) beginRotation(name string) (*rotationRecord, error) {
 	if err != nil || rec != nil {
 		return rec, err
 	}
-	id, err := l.st.KMS.RotateKey(name)
+	var id string
+	kv, err := l.st.KeyVersions()
+	if err == nil {
+		id, err = kv.RotateKey(name)
+	}
 	l.audit("key-rotate", name, err, "new version "+id)
 	if err != nil {
 		return nil, err
@@ -174,10 +178,14 @@ var errStopped = errors.New("object: rotation stopped (resumes at next mount)")
 // runRotation re-wraps every object still under an older version of the key, then
 // retires the old versions and drops the record.
 func (l *Layer) runRotation(rec *rotationRecord, s *RotationStatus) error {
+	kv, err := l.st.KeyVersions()
+	if err != nil {
+		return err
+	}
 	r := &l.sse.rot
 	var todo []Ino
 	var domains []keyring.Domain
-	err := l.db.View(func(txn *badger.Txn) error {
+	err = l.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixKey(pfxInode)})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
@@ -202,7 +210,7 @@ func (l *Layer) runRotation(rec *rotationRecord, s *RotationStatus) error {
 	s.Total = int64(len(todo))
 	r.mu.Unlock()
 	for i, ino := range todo {
-		if _, err := l.st.KMS.KeyVersionIDs(rec.Name); errors.Is(err, keyring.ErrKeyNotFound) {
+		if _, err := kv.KeyVersionIDs(rec.Name); errors.Is(err, keyring.ErrKeyNotFound) {
 			// The key was deleted meanwhile: nothing left to rotate.
 			l.update(func(txn *badger.Txn) error { return txn.Delete(rotationKey(rec.Name)) })
 			return fmt.Errorf("key %q was deleted during its rotation", rec.Name)
@@ -239,7 +247,7 @@ func (l *Layer) runRotation(rec *rotationRecord, s *RotationStatus) error {
 			}
 		}
 	}
-	n, err := l.st.KMS.RetireOldVersions(rec.Name)
+	n, err := kv.RetireOldVersions(rec.Name)
 	if err != nil {
 		return fmt.Errorf("retiring old versions of %q: %w", rec.Name, err)
 	}

@@ -1,12 +1,14 @@
 package object
 
 import (
+	"context"
 	"crypto/md5"
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -43,7 +45,7 @@ func (r *reopenable) open(t *testing.T) {
 	if r.st, err = store.Open(r.dir, r.mk); err != nil {
 		t.Fatal(err)
 	}
-	if r.l, err = Open(r.st); err != nil {
+	if r.l, err = OpenWith(r.st, Options{SealHook: execSealHook}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -117,7 +119,7 @@ func TestRotationResumesAfterCrash(t *testing.T) {
 			}
 			r.close(t) // the crash: no pass ran to the end
 			r.open(t)
-			if dead, _ := r.st.KMS.Erased(oldDEK); dead {
+			if dead, _ := r.st.KMS.(store.KeyVersions).Erased(oldDEK); dead {
 				t.Fatal("old version retired before the rotation finished")
 			}
 			for ino, c := range inos {
@@ -136,7 +138,7 @@ func TestRotationResumesAfterCrash(t *testing.T) {
 			if !s.Finished || s.NewID != rec.NewID || s.Done != int64(len(inos)-rewrapFirst) || s.Retired != 1 {
 				t.Fatalf("resumed rotation %+v", s)
 			}
-			if dead, err := r.st.KMS.Erased(oldDEK); err != nil || !dead {
+			if dead, err := r.st.KMS.(store.KeyVersions).Erased(oldDEK); err != nil || !dead {
 				t.Fatalf("old version not retired: %v %v", dead, err)
 			}
 			r.close(t)
@@ -207,6 +209,12 @@ func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 func md5b64(b []byte) string {
 	s := md5.Sum(b)
 	return b64(s[:])
+}
+
+// execSealHook runs the hook executable as cmd/ssefs does: the library
+// itself never starts a process.
+func execSealHook(ctx context.Context, run SealHookRun) ([]byte, error) {
+	return exec.CommandContext(ctx, run.Path, run.Event, run.Key).CombinedOutput()
 }
 
 // A failing seal hook is logged and audited; the seal itself stands.

@@ -7,7 +7,6 @@ package object
 import (
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -60,9 +59,12 @@ type Layer struct {
 	forgetClosed bool        // set by Close: no more batches
 }
 
-// Open builds the object layer on an opened store, creating the root
-// directory on first use.
-func Open(st *store.Store) (*Layer, error) {
+// Open builds the object layer on an opened store with default Options,
+// creating the root directory on first use.
+func Open(st *store.Store) (*Layer, error) { return OpenWith(st, Options{}) }
+
+// OpenWith is Open with opts.
+func OpenWith(st *store.Store, opts Options) (*Layer, error) {
 	l := &Layer{
 		st: st, db: newMetaDB(st.DB), kms: st.KMS,
 		storeID: st.Config.IDBytes(), cipher: st.Config.CipherSuite(),
@@ -70,9 +72,10 @@ func Open(st *store.Store) (*Layer, error) {
 	}
 	l.db.onDiscard = l.dropCaches
 	l.db.space = st.Space
-	if d, err := time.ParseDuration(os.Getenv("SSEFS_META_FLUSH_DELAY")); err == nil && d > 0 {
-		l.db.delay = d // how long metadata may stay pending (tests, tuning)
+	if opts.MetaFlushDelay > 0 {
+		l.db.delay = opts.MetaFlushDelay
 	}
+	l.sse.hookRun = opts.SealHook
 	var err error
 	if l.inoSeq, err = l.db.GetSequence(seqIno, 256); err != nil {
 		return nil, fmt.Errorf("object: ino sequence: %w", err)

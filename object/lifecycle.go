@@ -3,6 +3,7 @@ package object
 import (
 	"errors"
 	"fmt"
+	"syscall"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -165,11 +166,11 @@ func (l *Layer) lifecycleDir(dir Ino, inherited Rule, now time.Time, rep *GCRepo
 	}
 	for _, e := range append(ents, tombs...) {
 		switch {
-		case e.Mode == 0o040000:
+		case e.Mode == syscall.S_IFDIR:
 			if err := l.lifecycleDir(e.Ino, rule, now, rep, seen); err != nil {
 				return err
 			}
-		case e.Mode == 0o100000 && !seen[e.Ino]:
+		case e.Mode == syscall.S_IFREG && !seen[e.Ino]:
 			seen[e.Ino] = true
 			if err := l.lifecycleFile(e.Ino, rule, now, rep); err != nil {
 				return err

@@ -34,8 +34,9 @@ type sseState struct {
 	// listeners run at the end of ForgetKeys: the frontend drops the kernel's page cache.
 	listeners []func()
 
-	hookMu sync.Mutex // serialises hook runs so their order matches the events'
-	rot    rotations
+	hookMu  sync.Mutex     // serialises hook runs so their order matches the events'
+	hookRun SealHookRunner // runs the seal hook (Options.SealHook); nil: none
+	rot     rotations
 }
 
 // newObjectKey makes the OEK of a new regular file and seals it as the parent

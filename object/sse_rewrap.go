@@ -97,7 +97,11 @@ func (l *Layer) SetFileSSE(ino Ino, c SSEChoice) (changed bool, err error) {
 func (l *Layer) Rewrap(ino Ino, c SSEChoice) (bool, error) {
 	var curID string
 	if c.Domain != keyring.DomainSSEC {
-		ids, err := l.st.KMS.KeyVersionIDs(c.KeyName)
+		kv, err := l.st.KeyVersions()
+		if err != nil {
+			return false, err
+		}
+		ids, err := kv.KeyVersionIDs(c.KeyName)
 		if err != nil {
 			return false, err
 		}
@@ -158,8 +162,12 @@ func protectedBy(n *Inode, c SSEChoice, curID string) bool {
 // version their DEK was made under, was deleted). Their content can never be read
 // again; a garbage collector may reclaim their parts. It needs the KMS unsealed.
 func (l *Layer) Unrecoverable() ([]Ino, error) {
+	kv, err := l.st.KeyVersions()
+	if err != nil {
+		return nil, err
+	}
 	var out []Ino
-	err := l.db.View(func(txn *badger.Txn) error {
+	err = l.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixKey(pfxInode)})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
@@ -170,7 +178,7 @@ func (l *Layer) Unrecoverable() ([]Ino, error) {
 			if !isReg(n.Mode) || n.SSE.Domain == "" || keyring.Domain(n.SSE.Domain) == keyring.DomainSSEC {
 				continue
 			}
-			dead, err := l.st.KMS.Erased(n.SSE.SealedDEK)
+			dead, err := kv.Erased(n.SSE.SealedDEK)
 			if err != nil {
 				return err
 			}

@@ -2,6 +2,7 @@ package object
 
 import (
 	"errors"
+	"syscall"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -92,7 +93,7 @@ func (l *Layer) reviveTombstone(txn *badger.Txn, parent Ino, name string, a Crea
 	n.Nlink = 1
 	n.Mode, n.UID, n.GID = a.Mode, a.UID, a.GID
 	n.Atime, n.Mtime, n.Ctime = now, now, now
-	if err := l.putDirent(txn, parent, name, Dirent{Ino: ino, Mode: a.Mode & 0o170000}); err != nil {
+	if err := l.putDirent(txn, parent, name, Dirent{Ino: ino, Mode: a.Mode & syscall.S_IFMT}); err != nil {
 		return nil, err
 	}
 	return n, l.putInode(txn, n)
@@ -110,7 +111,7 @@ func (l *Layer) TombstonesOf(dir Ino) ([]DirEntry, error) {
 			if err := it.Item().Value(r.UnmarshalBinary); err != nil {
 				return err
 			}
-			out = append(out, DirEntry{Name: string(it.Item().Key()[len(prefix):]), Ino: r.Ino, Mode: 0o100000})
+			out = append(out, DirEntry{Name: string(it.Item().Key()[len(prefix):]), Ino: r.Ino, Mode: syscall.S_IFREG})
 		}
 		return nil
 	})

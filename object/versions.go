@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -179,7 +180,7 @@ func (l *Layer) relinkDeleted(txn *badger.Txn, n *Inode) (nameRef, error) {
 	if err := l.touchDir(txn, ref.parent, time.Now().UnixNano(), 0); err != nil {
 		return nameRef{}, err
 	}
-	return ref, putDirent(txn, ref.parent, ref.name, Dirent{Ino: n.Ino, Mode: n.Mode & 0o170000})
+	return ref, putDirent(txn, ref.parent, ref.name, Dirent{Ino: n.Ino, Mode: n.Mode & syscall.S_IFMT})
 }
 
 // reloadOpen points the open content state of ino, if any, at version v.

@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"path/filepath"
@@ -29,9 +30,13 @@ type Store struct {
 	Config *Config
 	DB     *badger.DB
 	Parts  *chunkstore.Dir
-	KMS    *keyring.Builtin
-	Space  *Space // free-space guard of the filesystem holding the store (space.go)
-	lock   *os.File
+	// KMS is the store's key management. Features beyond keyring.KMS are
+	// reached through KeyVersions and MasterKeyChanger (kms.go).
+	KMS   keyring.KMS
+	Space *Space // free-space guard of the filesystem holding the store (space.go)
+
+	kmsCloser io.Closer // what Close releases of the KMS
+	lock      *os.File
 }
 
 // Init creates a new store at dir, protected by mk. It refuses a directory
@@ -114,11 +119,13 @@ func Open(dir string, mk keyring.MasterKey) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{Dir: dir, Config: cfg, lock: lock}
-	if s.KMS, err = keyring.OpenBuiltin(filepath.Join(dir, KeyringDir), mk); err != nil {
+	builtin, err := keyring.OpenBuiltin(filepath.Join(dir, KeyringDir), mk)
+	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("store: opening keyring: %w", err)
 	}
-	metaKey, err := s.KMS.MetadataKey()
+	s.KMS, s.kmsCloser = builtin, builtin
+	metaKey, err := builtin.MetadataKey()
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("store: opening keyring: %w", err)
@@ -171,8 +178,8 @@ func (s *Store) Close() error {
 	if s.Parts != nil {
 		errs = append(errs, s.Parts.Close())
 	}
-	if s.KMS != nil {
-		errs = append(errs, s.KMS.Close())
+	if s.kmsCloser != nil {
+		errs = append(errs, s.kmsCloser.Close())
 	}
 	if s.lock != nil {
 		errs = append(errs, s.lock.Close())

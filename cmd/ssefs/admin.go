@@ -16,26 +16,46 @@ type mountCtx struct {
 	server *fuse.Server
 }
 
-// adminRoutes are registered by each command's file in its init(), so a
-// command's client and server sides live together.
-var adminRoutes = map[string]func(*mountCtx) http.Handler{}
+// routeTable maps a control route ("METHOD /path") to what builds its
+// handler on one mount.
+type routeTable map[string]func(*mountCtx) http.Handler
 
-func registerRoute(pattern string, h func(*mountCtx) http.Handler) { adminRoutes[pattern] = h }
+// newAdminRoutes is every route a mount serves. Each group lives in the file
+// of its command, so a command's client and server sides stay together; a
+// route claimed twice is a programming error.
+func newAdminRoutes() routeTable {
+	t := routeTable{}
+	for _, group := range []routeTable{
+		statusRoutes(), auditRoutes(), keyRoutes(), kmsRoutes(), lifecycleRoutes(),
+		lockRoutes(), passphraseRoutes(), versionsRoutes(),
+	} {
+		for pattern, h := range group {
+			if _, dup := t[pattern]; dup {
+				panic("ssefs: control route " + pattern + " defined twice")
+			}
+			t[pattern] = h
+		}
+	}
+	return t
+}
 
 // newAdminAPI is the control API a mount serves.
 func newAdminAPI(l *object.Layer, mnt string, server *fuse.Server) http.Handler {
 	mc := &mountCtx{l: l, mnt: mnt, server: server}
 	mux := http.NewServeMux()
-	for pattern, h := range adminRoutes {
+	for pattern, h := range newAdminRoutes() {
 		mux.Handle(pattern, h(mc))
 	}
 	return mux
 }
 
-func init() {
-	registerRoute("GET /status", func(mc *mountCtx) http.Handler {
-		return control.Handle(func(struct{}) (*control.Status, error) { return storeStatus(mc.l, mc.mnt) })
-	})
+// statusRoutes serve `ssefs status` on a mount.
+func statusRoutes() routeTable {
+	return routeTable{
+		"GET /status": func(mc *mountCtx) http.Handler {
+			return control.Handle(func(struct{}) (*control.Status, error) { return storeStatus(mc.l, mc.mnt) })
+		},
+	}
 }
 
 // storeStatus gathers the figures `ssefs status` shows, mounted or not.

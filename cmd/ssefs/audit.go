@@ -16,11 +16,13 @@ type auditReq struct {
 	Limit int `json:"limit"`
 }
 
-func init() {
-	register("audit", "show the audit log of key operations", runAudit)
-	registerRoute("POST /audit", func(mc *mountCtx) http.Handler {
-		return control.Handle(func(in auditReq) ([]object.AuditRecord, error) { return mc.l.Audit(in.Limit) })
-	})
+// auditRoutes serve `ssefs audit` on a mount.
+func auditRoutes() routeTable {
+	return routeTable{
+		"POST /audit": func(mc *mountCtx) http.Handler {
+			return control.Handle(func(in auditReq) ([]object.AuditRecord, error) { return mc.l.Audit(in.Limit) })
+		},
+	}
 }
 
 func runAudit(env *cliEnv, args []string) error {

@@ -13,10 +13,6 @@ import (
 	"github.com/ssefs/ssefs/bench"
 )
 
-func init() {
-	register("bench", "compare speed with gocryptfs, securefs, CryFS, EncFS, rclone; 'bench crypto' for AEAD speed", runBench)
-}
-
 func runBench(env *cliEnv, args []string) error {
 	if len(args) > 0 && args[0] == "crypto" {
 		return runBenchCrypto(env, args[1:])

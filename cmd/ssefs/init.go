@@ -8,10 +8,6 @@ import (
 	"github.com/ssefs/ssefs/store"
 )
 
-func init() {
-	register("init", "create a new encrypted store", runInit)
-}
-
 func runInit(env *cliEnv, args []string) error {
 	fs := newFlags(env, "init", "STORE")
 	objectLock := fs.Bool("object-lock", false, "enable object lock (WORM); can never be disabled")

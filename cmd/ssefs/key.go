@@ -18,29 +18,31 @@ type keyReq struct {
 	Name string `json:"name"`
 }
 
-func init() {
-	register("key", "create, list, seal, unseal, rotate or delete SSE-KMS keys", runKey)
-	keyRoute := func(pattern string, op func(*object.Layer, string) error) {
-		registerRoute(pattern, func(mc *mountCtx) http.Handler {
+// keyRoutes serve `ssefs key` on a mount.
+func keyRoutes() routeTable {
+	byName := func(op func(*object.Layer, string) error) func(*mountCtx) http.Handler {
+		return func(mc *mountCtx) http.Handler {
 			return control.Handle(func(in keyReq) (struct{}, error) { return struct{}{}, op(mc.l, in.Name) })
-		})
+		}
 	}
-	keyRoute("POST /key/create", (*object.Layer).KeyCreate)
-	keyRoute("POST /key/delete", (*object.Layer).KeyDelete)
-	keyRoute("POST /key/seal", (*object.Layer).KeySeal)
-	keyRoute("POST /key/unseal", (*object.Layer).KeyUnseal)
-	registerRoute("GET /key/list", func(mc *mountCtx) http.Handler {
-		return control.Handle(func(struct{}) ([]keyring.KeyInfo, error) { return mc.l.KeyList() })
-	})
-	registerRoute("POST /key/rotate", func(mc *mountCtx) http.Handler {
-		return control.Handle(func(in keyReq) (object.RotationStatus, error) { return mc.l.KeyRotate(in.Name) })
-	})
-	registerRoute("GET /key/rotations", func(mc *mountCtx) http.Handler {
-		// Building the mount's API is the moment it starts serving: finish the
-		// rotations an earlier mount (or a crash) left unfinished.
-		mc.l.ResumeRotations()
-		return control.Handle(func(struct{}) ([]object.RotationStatus, error) { return mc.l.Rotations(), nil })
-	})
+	return routeTable{
+		"POST /key/create": byName((*object.Layer).KeyCreate),
+		"POST /key/delete": byName((*object.Layer).KeyDelete),
+		"POST /key/seal":   byName((*object.Layer).KeySeal),
+		"POST /key/unseal": byName((*object.Layer).KeyUnseal),
+		"GET /key/list": func(mc *mountCtx) http.Handler {
+			return control.Handle(func(struct{}) ([]keyring.KeyInfo, error) { return mc.l.KeyList() })
+		},
+		"POST /key/rotate": func(mc *mountCtx) http.Handler {
+			return control.Handle(func(in keyReq) (object.RotationStatus, error) { return mc.l.KeyRotate(in.Name) })
+		},
+		"GET /key/rotations": func(mc *mountCtx) http.Handler {
+			// Building the mount's API is the moment it starts serving: finish the
+			// rotations an earlier mount (or a crash) left unfinished.
+			mc.l.ResumeRotations()
+			return control.Handle(func(struct{}) ([]object.RotationStatus, error) { return mc.l.Rotations(), nil })
+		},
+	}
 }
 
 const keyUsage = `create NAME | list | seal NAME | unseal NAME | rotate NAME [--wait] | delete NAME [--yes]`

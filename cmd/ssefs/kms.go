@@ -30,28 +30,30 @@ type hookReq struct {
 	Path control.Path `json:"path"`
 }
 
-func init() {
-	register("kms", "seal, unseal or show the KMS; set the seal hook", runKMS)
-	registerRoute("POST /kms/seal", func(mc *mountCtx) http.Handler {
-		return control.Handle(func(struct{}) (struct{}, error) { return struct{}{}, mc.l.KMSSeal() })
-	})
-	registerRoute("POST /kms/unseal", func(mc *mountCtx) http.Handler {
-		return control.Handle(func(in masterKeyReq) (struct{}, error) {
-			defer clear(in.Key)
-			var mk keyring.MasterKey
-			if len(in.Key) != len(mk) {
-				return struct{}{}, errors.New("malformed master key")
-			}
-			copy(mk[:], in.Key)
-			return struct{}{}, mc.l.KMSUnseal(mk)
-		})
-	})
-	registerRoute("GET /kms/status", func(mc *mountCtx) http.Handler {
-		return control.Handle(func(struct{}) (kmsStatus, error) { return kmsStatusOf(mc.l), nil })
-	})
-	registerRoute("POST /kms/hook", func(mc *mountCtx) http.Handler {
-		return control.Handle(func(in hookReq) (struct{}, error) { return struct{}{}, mc.l.SetSealHook(string(in.Path)) })
-	})
+// kmsRoutes serve `ssefs kms` on a mount.
+func kmsRoutes() routeTable {
+	return routeTable{
+		"POST /kms/seal": func(mc *mountCtx) http.Handler {
+			return control.Handle(func(struct{}) (struct{}, error) { return struct{}{}, mc.l.KMSSeal() })
+		},
+		"POST /kms/unseal": func(mc *mountCtx) http.Handler {
+			return control.Handle(func(in masterKeyReq) (struct{}, error) {
+				defer clear(in.Key)
+				var mk keyring.MasterKey
+				if len(in.Key) != len(mk) {
+					return struct{}{}, errors.New("malformed master key")
+				}
+				copy(mk[:], in.Key)
+				return struct{}{}, mc.l.KMSUnseal(mk)
+			})
+		},
+		"GET /kms/status": func(mc *mountCtx) http.Handler {
+			return control.Handle(func(struct{}) (kmsStatus, error) { return kmsStatusOf(mc.l), nil })
+		},
+		"POST /kms/hook": func(mc *mountCtx) http.Handler {
+			return control.Handle(func(in hookReq) (struct{}, error) { return struct{}{}, mc.l.SetSealHook(string(in.Path)) })
+		},
+	}
 }
 
 // sseFigures are the SSE lines of `ssefs status`.

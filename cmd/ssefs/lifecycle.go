@@ -15,11 +15,9 @@ var (
 	gcOp        = layerOp[struct{}, object.GCReport]{"POST", "/gc", doGC}
 )
 
-func init() {
-	register("lifecycle", "set, show or clear version expiry rules of a directory", runLifecycle)
-	register("gc", "apply lifecycle rules now and remove unreferenced parts", runGC)
-	lifecycleOp.register()
-	gcOp.register()
+// lifecycleRoutes serve `ssefs lifecycle` and `ssefs gc` on a mount.
+func lifecycleRoutes() routeTable {
+	return routeTable{lifecycleOp.pattern(): lifecycleOp.handler, gcOp.pattern(): gcOp.handler}
 }
 
 // layerOp is an operation of a command on the object layer, which a mount
@@ -32,12 +30,12 @@ type layerOp[Req, Resp any] struct {
 	do           func(*object.Layer, Req) (*Resp, error)
 }
 
-// register adds the operation to the routes of every mount's control
-// socket; call it from init.
-func (op layerOp[Req, Resp]) register() {
-	registerRoute(op.method+" "+op.path, func(mc *mountCtx) http.Handler {
-		return control.Handle(func(in Req) (*Resp, error) { return op.do(mc.l, in) })
-	})
+// pattern is the operation's route on a mount's control socket.
+func (op layerOp[Req, Resp]) pattern() string { return op.method + " " + op.path }
+
+// handler serves the operation on the mount mc.
+func (op layerOp[Req, Resp]) handler(mc *mountCtx) http.Handler {
+	return control.Handle(func(in Req) (*Resp, error) { return op.do(mc.l, in) })
 }
 
 // run applies req to the store at loc through its mount when one serves

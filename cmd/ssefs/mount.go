@@ -18,10 +18,6 @@ import (
 	"github.com/ssefs/ssefs/store"
 )
 
-func init() {
-	register("mount", "mount a store (goes to the background once ready; -f stays)", runMount)
-}
-
 type mountOpts struct {
 	allowOther bool
 	foreground bool
@@ -121,7 +117,7 @@ func serveMount(env *cliEnv, dir, mnt string, mk *keyring.MasterKey, mo mountOpt
 		return err
 	}
 	defer st.Close()
-	l, err := object.Open(st)
+	l, err := openLayer(st)
 	if err != nil {
 		return err
 	}

@@ -19,21 +19,23 @@ type changeMKReq struct {
 	New []byte `json:"new"`
 }
 
-func init() {
-	register("passphrase", "change the passphrase (or key file) that protects a store", runPassphrase)
-	registerRoute("POST /passphrase/change", func(mc *mountCtx) http.Handler {
-		return control.Handle(func(in changeMKReq) (struct{}, error) {
-			defer clear(in.Old)
-			defer clear(in.New)
-			var o, n keyring.MasterKey
-			if len(in.Old) != len(o) || len(in.New) != len(n) {
-				return struct{}{}, errors.New("malformed master key")
-			}
-			copy(o[:], in.Old)
-			copy(n[:], in.New)
-			return struct{}{}, mc.l.ChangeMasterKey(o, n)
-		})
-	})
+// passphraseRoutes serve `ssefs passphrase` on a mount.
+func passphraseRoutes() routeTable {
+	return routeTable{
+		"POST /passphrase/change": func(mc *mountCtx) http.Handler {
+			return control.Handle(func(in changeMKReq) (struct{}, error) {
+				defer clear(in.Old)
+				defer clear(in.New)
+				var o, n keyring.MasterKey
+				if len(in.Old) != len(o) || len(in.New) != len(n) {
+					return struct{}{}, errors.New("malformed master key")
+				}
+				copy(o[:], in.Old)
+				copy(n[:], in.New)
+				return struct{}{}, mc.l.ChangeMasterKey(o, n)
+			})
+		},
+	}
 }
 
 func runPassphrase(env *cliEnv, args []string) error {

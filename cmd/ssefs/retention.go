@@ -10,14 +10,10 @@ import (
 	"github.com/ssefs/ssefs/object"
 )
 
-// Object lock (docs/LOCK.md). The control socket is 0600, so whoever can
-// call it is root or the store owner: that is who may --bypass-governance.
-func init() {
-	register("retention", "set or show the object-lock retention of a file version", runRetention)
-	register("legal-hold", "turn the legal hold of a file version on or off", runLegalHold)
-	register("object-lock", "explain how object lock is enabled", runObjectLock)
-	lockOp.register()
-}
+// lockRoutes serve the object-lock commands (docs/LOCK.md) on a mount. The
+// control socket is 0600, so whoever can call it is root or the store
+// owner: that is who may --bypass-governance.
+func lockRoutes() routeTable { return routeTable{lockOp.pattern(): lockOp.handler} }
 
 var lockOp = layerOp[lockReq, lockResp]{"POST", "/lock", doLock}
 

@@ -27,10 +27,6 @@ const (
 	xattrCustomerMD5 = "user.ssefs.sse.customer-key-md5"
 )
 
-func init() {
-	register("sse", "set or show the encryption (SSE-S3, SSE-KMS, SSE-C) of a file or directory", runSSE)
-}
-
 const sseUsage = `set PATH (--kms NAME | --sse-s3 | --customer-key-file FILE [--customer-key-md5 MD5]) [-r] | show PATH...`
 
 func runSSE(env *cliEnv, args []string) error {

@@ -11,10 +11,6 @@ import (
 	"github.com/ssefs/ssefs/object"
 )
 
-func init() {
-	register("status", "show a store's state (through its mount if mounted)", runStatus)
-}
-
 // withStore runs live against a mount's control socket when one serves the
 // store at loc, and offline against the store opened directly otherwise.
 func withStore(loc location, ks *keySource, live func(*control.Client) error, offline func(*object.Layer) error) error {
@@ -30,7 +26,7 @@ func withStore(loc location, ks *keySource, live func(*control.Client) error, of
 		return err
 	}
 	defer st.Close()
-	l, err := object.Open(st)
+	l, err := openLayer(st)
 	if err != nil {
 		return err
 	}

@@ -12,10 +12,6 @@ import (
 	"github.com/ssefs/ssefs/store"
 )
 
-func init() {
-	register("umount", "unmount a mounted store and wait for the mount to finish", runUmount)
-}
-
 func storeSocket(dir string) string { return filepath.Join(dir, store.SocketFile) }
 
 func runUmount(env *cliEnv, args []string) error {

@@ -11,11 +11,13 @@ import (
 	"github.com/ssefs/ssefs/object"
 )
 
-func init() {
-	register("versions", "list, restore or purge the versions of a file", runVersions)
-	registerRoute("POST /versions", func(mc *mountCtx) http.Handler {
-		return control.Handle(func(in versionsReq) (*versionsResp, error) { return doVersions(mc.l, in) })
-	})
+// versionsRoutes serve `ssefs versions` on a mount.
+func versionsRoutes() routeTable {
+	return routeTable{
+		"POST /versions": func(mc *mountCtx) http.Handler {
+			return control.Handle(func(in versionsReq) (*versionsResp, error) { return doVersions(mc.l, in) })
+		},
+	}
 }
 
 type versionsReq struct {
