@@ -72,6 +72,7 @@ type File struct {
 	sealing  bool                     // a sealer goroutine is running
 	spillErr error                    // first background failure, reported by the next write or commit
 	lost     error                    // latched: buffered data was lost, nothing commits (writeback.go)
+	refused  error                    // a write was refused for space since the last commit (space.go)
 	cond     *sync.Cond               // signalled when a batch is installed
 
 	ra readAhead // windows decrypted ahead of a sequential reader (readahead.go)
@@ -180,7 +181,7 @@ func (f *File) Release() error {
 		return nil
 	}
 	f.mu.Lock()
-	err := f.commitLocked()
+	err := f.commitCompleteLocked()
 	// The state goes only if nobody opened the file since refs reached 0:
 	// a new opener's writes must not be dropped with it.
 	f.l.filesMu.Lock()
@@ -557,6 +558,7 @@ func (f *File) commitLocked() error {
 	f.pendingInline = nil
 	f.base = v.ID
 	f.modified = false
+	f.refused = nil
 	return nil
 }
 
@@ -569,10 +571,10 @@ func (f *File) Flush() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.drainLocked()
-	if f.lost == nil && f.modified && f.size == 0 {
+	if f.lost == nil && f.refused == nil && f.modified && f.size == 0 {
 		return nil
 	}
-	return f.commitLocked()
+	return f.commitCompleteLocked()
 }
 
 // Sync commits and makes the commit durable, for fsync(2).

@@ -109,7 +109,7 @@ func (l *Layer) Close() error {
 	l.stopRotations()
 	var errs []error
 	for _, f := range files {
-		errs = append(errs, f.Commit())
+		errs = append(errs, f.commitComplete())
 	}
 	errs = append(errs, l.flushForgotten())
 	l.forgetMu.Lock()
