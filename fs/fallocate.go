@@ -20,9 +20,6 @@ const (
 // for it: whole parts it covered are freed once no version uses them.
 // COLLAPSE_RANGE, INSERT_RANGE and the rest are EOPNOTSUPP.
 func (h *Handle) allocate(ctx context.Context, off, size uint64, mode uint32) syscall.Errno {
-	if h.f == nil {
-		return syscall.EBADF
-	}
 	if off > math.MaxInt64 || size > math.MaxInt64-off {
 		return syscall.EFBIG
 	}

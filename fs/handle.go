@@ -16,7 +16,7 @@ import (
 // file's content state, so writes through one are visible through all.
 type Handle struct {
 	f *object.File
-	n *Node // the node opened; nil for read-only views
+	n *Node // the node opened (the versions view has its own versionHandle)
 }
 
 var (
@@ -30,12 +30,14 @@ var (
 
 // Read decrypts the requested range; a failed authentication is EIO.
 func (h *Handle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
-	if h.f == nil {
-		return fuse.ReadResultData(nil), 0
-	}
-	n, err := h.f.ReadAt(dest, off)
+	return readAt(ctx, "read", h.f, dest, off)
+}
+
+// readAt serves a READ from f (a live file or a version of the view).
+func readAt(ctx context.Context, op string, f *object.File, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	n, err := f.ReadAt(dest, off)
 	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, toErrno(ctx, "read", err)
+		return nil, toErrno(ctx, op, err)
 	}
 	return fuse.ReadResultData(dest[:n]), 0
 }
@@ -59,9 +61,6 @@ func (h *Handle) Write(ctx context.Context, data []byte, off int64) (uint32, sys
 // if the content changed (an open's O_TRUNC alone waits for its writes or
 // the release: object.File.Flush).
 func (h *Handle) Flush(ctx context.Context) syscall.Errno {
-	if h.f == nil {
-		return 0
-	}
 	return toErrno(ctx, "flush", h.f.Flush())
 }
 
@@ -72,9 +71,6 @@ func (h *Handle) Fsync(ctx context.Context, flags uint32) syscall.Errno {
 
 // Release drops the handle's reference to the content state.
 func (h *Handle) Release(ctx context.Context) syscall.Errno {
-	if h.f == nil {
-		return 0
-	}
 	return toErrno(ctx, "release", h.f.Release())
 }
 

@@ -16,8 +16,5 @@ import (
 
 // killPriv runs before a write through h.
 func (h *Handle) killPriv(ctx context.Context) error {
-	if h.n == nil {
-		return nil
-	}
 	return h.n.l.KillPriv(h.n.ino, newCaller(ctx))
 }

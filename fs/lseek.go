@@ -23,8 +23,8 @@ func (h *Handle) Lseek(ctx context.Context, off uint64, whence uint32) (uint64, 
 	if whence != seekData && whence != seekHole {
 		return 0, syscall.EINVAL
 	}
-	if h.f == nil || off > math.MaxInt64 {
-		return 0, syscall.ENXIO // a delete marker is empty
+	if off > math.MaxInt64 {
+		return 0, syscall.ENXIO
 	}
 	pos, ok := h.f.SeekData(int64(off), whence == seekHole)
 	if !ok {

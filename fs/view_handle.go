@@ -2,8 +2,6 @@ package fs
 
 import (
 	"context"
-	"errors"
-	"io"
 	"syscall"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
@@ -33,11 +31,7 @@ func (h *versionHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.
 	if h.f == nil {
 		return fuse.ReadResultData(nil), 0
 	}
-	n, err := h.f.ReadAt(dest, off)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, toErrno(ctx, "read version", err)
-	}
-	return fuse.ReadResultData(dest[:n]), 0
+	return readAt(ctx, "read version", h.f, dest, off)
 }
 
 // Flush has nothing to commit: versions never change.

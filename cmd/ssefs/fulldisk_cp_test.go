@@ -20,16 +20,7 @@ func TestFailedCpKeepsOldVersion(t *testing.T) {
 	requireFUSE(t)
 	fsDir := smallTmpfs(t, 100<<20)
 	base := t.TempDir()
-	dir, mnt, pf := filepath.Join(fsDir, "store"), filepath.Join(base, "mnt"), filepath.Join(base, "pass")
-	os.Mkdir(mnt, 0o755)
-	os.WriteFile(pf, []byte("failed cp test\n"), 0o600)
-	mustSsefs(t, nil, "init", "--passphrase-file", pf, dir)
-	mustSsefs(t, nil, "mount", "--passphrase-file", pf, dir, mnt)
-	t.Cleanup(func() {
-		if _, err := ssefs(t, nil, "umount", mnt); err != nil {
-			exec.Command("fusermount3", "-uz", mnt).Run()
-		}
-	})
+	dir, mnt, pf := mountOnTmpfs(t, fsDir, base)
 	rng := rand.New(rand.NewSource(2))
 	old, big := make([]byte, 1<<20), make([]byte, 40<<20)
 	rng.Read(old)

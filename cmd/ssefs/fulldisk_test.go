@@ -71,6 +71,23 @@ func fill(t *testing.T, path string) {
 	}
 }
 
+// mountOnTmpfs creates a store on fsDir (a small tmpfs) and mounts it with
+// the real daemon on a mountpoint under base; the test's end unmounts it.
+func mountOnTmpfs(t *testing.T, fsDir, base string) (dir, mnt, pf string) {
+	t.Helper()
+	dir, mnt, pf = filepath.Join(fsDir, "store"), filepath.Join(base, "mnt"), filepath.Join(base, "pass")
+	os.Mkdir(mnt, 0o755)
+	os.WriteFile(pf, []byte("full disk test\n"), 0o600)
+	mustSsefs(t, nil, "init", "--passphrase-file", pf, dir)
+	mustSsefs(t, nil, "mount", "--passphrase-file", pf, dir, mnt)
+	t.Cleanup(func() {
+		if _, err := ssefs(t, nil, "umount", mnt); err != nil {
+			exec.Command("fusermount3", "-uz", mnt).Run()
+		}
+	})
+	return dir, mnt, pf
+}
+
 // okOrNoSpace fails the test unless err is nil or ENOSPC.
 func okOrNoSpace(t *testing.T, what string, err error) {
 	t.Helper()
@@ -89,16 +106,7 @@ func TestFullDisk(t *testing.T) {
 	requireFUSE(t)
 	fsDir := smallTmpfs(t, 64<<20)
 	base := t.TempDir()
-	dir, mnt, pf := filepath.Join(fsDir, "store"), filepath.Join(base, "mnt"), filepath.Join(base, "pass")
-	os.Mkdir(mnt, 0o755)
-	os.WriteFile(pf, []byte("full disk test\n"), 0o600)
-	mustSsefs(t, nil, "init", "--passphrase-file", pf, dir)
-	mustSsefs(t, nil, "mount", "--passphrase-file", pf, dir, mnt)
-	t.Cleanup(func() {
-		if _, err := ssefs(t, nil, "umount", mnt); err != nil {
-			exec.Command("fusermount3", "-uz", mnt).Run()
-		}
-	})
+	dir, mnt, pf := mountOnTmpfs(t, fsDir, base)
 	alive := func(stage string) {
 		t.Helper()
 		if out, err := ssefs(t, nil, "status", mnt); err != nil {
