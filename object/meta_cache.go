@@ -4,8 +4,6 @@ import (
 	"errors"
 	"slices"
 	"strings"
-
-	"github.com/dgraph-io/badger/v4"
 )
 
 // The name cache remembers directory entries (and the absence of names)
@@ -60,12 +58,15 @@ func (c *nameCache) clear() { c.dirs, c.count = nil, 0 }
 
 // dirent returns the entry name in parent, from the cache when txn is the
 // batch or the read snapshot, caching what it reads.
-func (l *Layer) dirent(txn *badger.Txn, parent Ino, name string) (Dirent, error) {
-	if !l.db.inBatch(txn) {
+func (l *Layer) dirent(txn *metaTxn, parent Ino, name string) (Dirent, error) {
+	if !txn.current {
 		return getDirent(txn, parent, name)
 	}
 	c := &l.names
 	if dn := c.dirs[parent]; dn != nil {
+		if err := txn.checkRead(direntKey(parent, name)); err != nil {
+			return Dirent{}, err
+		}
 		if d, ok := dn.names[name]; ok {
 			if d.Ino == 0 {
 				return Dirent{}, ErrNotFound
@@ -87,11 +88,11 @@ func (l *Layer) dirent(txn *badger.Txn, parent Ino, name string) (Dirent, error)
 }
 
 // putDirent writes a dirent in the batch and the cache.
-func (l *Layer) putDirent(txn *badger.Txn, parent Ino, name string, d Dirent) error {
+func (l *Layer) putDirent(txn *metaTxn, parent Ino, name string, d Dirent) error {
 	if err := putDirent(txn, parent, name, d); err != nil {
 		return err
 	}
-	if l.db.inBatch(txn) {
+	if txn.current {
 		l.names.set(parent, name, d)
 	} else {
 		l.forgetDir(parent)
@@ -100,11 +101,11 @@ func (l *Layer) putDirent(txn *badger.Txn, parent Ino, name string, d Dirent) er
 }
 
 // delDirent deletes a dirent in the batch and the cache.
-func (l *Layer) delDirent(txn *badger.Txn, parent Ino, name string) error {
-	if err := txn.Delete(direntKey(parent, name)); err != nil {
+func (l *Layer) delDirent(txn *metaTxn, parent Ino, name string) error {
+	if err := txn.delete(direntKey(parent, name)); err != nil {
 		return err
 	}
-	if l.db.inBatch(txn) {
+	if txn.current {
 		l.names.set(parent, name, Dirent{})
 	} else {
 		l.forgetDir(parent)
@@ -128,9 +129,12 @@ func (l *Layer) forgetDir(dir Ino) {
 
 // tomb returns the deleted object last named parent/name, answering from
 // the cache for directories known to have no tombstones.
-func (l *Layer) tomb(txn *badger.Txn, parent Ino, name string) (Ino, error) {
-	if l.db.inBatch(txn) {
+func (l *Layer) tomb(txn *metaTxn, parent Ino, name string) (Ino, error) {
+	if txn.current {
 		if dn := l.names.dirs[parent]; dn != nil && dn.noTombs {
+			if err := txn.checkRead(tombKey(parent, name)); err != nil {
+				return 0, err
+			}
 			return 0, ErrNotFound
 		}
 	}
