@@ -210,13 +210,15 @@ func (l *Layer) uncacheInode(ino Ino) {
 // the cache answers: every inode write goes through putInode/deleteInode,
 // which keep it equal to what the batch holds, and dropped writes clear it.
 func (l *Layer) getInode(txn *metaTxn, ino Ino) (*Inode, error) {
-	key := inodeKey(ino)
+	if err := txn.checkInodeRead(ino); err != nil {
+		return nil, err
+	}
 	if txn.current {
 		if n := l.cachedInode(ino); n != nil {
-			return n, txn.checkRead(key)
+			return n, nil
 		}
 	}
-	item, err := txn.getItem(key)
+	item, err := txn.b.Get(inodeKey(ino)) // checked above
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return nil, ErrNotFound
 	}
@@ -237,11 +239,13 @@ func (l *Layer) putInode(txn *metaTxn, n *Inode) error {
 	if err := txn.putBytes(inodeKey(n.Ino), b); err != nil {
 		return err
 	}
+	txn.noteInodeWrite(n.Ino)
 	l.cacheInode(n)
 	return nil
 }
 
 func (l *Layer) deleteInode(txn *metaTxn, ino Ino) error {
 	l.uncacheInode(ino)
+	txn.noteInodeWrite(ino)
 	return txn.delete(inodeKey(ino))
 }

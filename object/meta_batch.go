@@ -95,17 +95,28 @@ type metaDB struct {
 	commits atomic.Int64  // batches committed (tests, stats)
 	delay   time.Duration // how long a batch may stay pending (flushDelay; tests)
 
-	valueThreshold int64 // Badger's: values below it are counted inline
+	valueThreshold int64   // Badger's: values below it are counted inline
+	under          metaTxn // the metaTxn of mutate, read and list, reused under mu
 }
 
 func newMetaDB(raw *badger.DB) *metaDB {
 	return &metaDB{raw: raw, delay: flushDelay, valueThreshold: raw.Opts().ValueThreshold}
 }
 
-// wrap returns the metaTxn for a Badger transaction; current says whether
-// it is the batch or the read snapshot, used under mu.
-func (m *metaDB) wrap(b *badger.Txn, current bool) *metaTxn {
-	return &metaTxn{b: b, current: current, valueThreshold: m.valueThreshold, raw: m.raw}
+// wrap returns a new metaTxn for a Badger transaction that is not current
+// (see metaTxn.current): a view.
+func (m *metaDB) wrap(b *badger.Txn) *metaTxn {
+	return &metaTxn{b: b, valueThreshold: m.valueThreshold, raw: m.raw}
+}
+
+// wrapLocked returns the metaTxn for the batch or the read snapshot,
+// reused: callers hold mu, so only one is in use at a time, and the
+// functions they run do not keep it.
+func (m *metaDB) wrapLocked(b *badger.Txn) *metaTxn {
+	t := &m.under
+	*t = metaTxn{b: b, current: true, valueThreshold: m.valueThreshold, raw: m.raw}
+	t.touched, t.touchedInos = t.keyBuf[:0], t.inoBuf[:0]
+	return t
 }
 
 // mutate runs fn inside the batch as one atomic mutation, committed as
@@ -132,7 +143,7 @@ func (m *metaDB) mutate(mode commitMode, fn func(txn *metaTxn) error) error {
 		m.txn = m.raw.NewTransaction(true)
 		m.writes, m.size = 0, 0
 	}
-	t := m.wrap(m.txn, true)
+	t := m.wrapLocked(m.txn)
 	t.mutation, t.batchWasEmpty = true, m.writes == 0
 	err := fn(t)
 	t.closeScan()
@@ -173,12 +184,12 @@ func (m *metaDB) read(fn func(txn *metaTxn) error) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.txn != nil {
-		return fn(m.wrap(m.txn, true))
+		return fn(m.wrapLocked(m.txn))
 	}
 	if m.ro == nil {
 		m.ro = m.raw.NewTransaction(false)
 	}
-	return fn(m.wrap(m.ro, true))
+	return fn(m.wrapLocked(m.ro))
 }
 
 // list runs fn, which may iterate, on a snapshot of every mutation made so
@@ -196,7 +207,7 @@ func (m *metaDB) list(fn func(txn *metaTxn) error) error {
 	if m.ro == nil {
 		m.ro = m.raw.NewTransaction(false)
 	}
-	return fn(m.wrap(m.ro, true))
+	return fn(m.wrapLocked(m.ro))
 }
 
 // dropTxnLocked discards the batch transaction and whatever it holds.
@@ -307,7 +318,7 @@ func (m *metaDB) View(fn func(txn *metaTxn) error) error {
 	if m.dirty.Load() {
 		m.Flush()
 	}
-	return m.raw.View(func(b *badger.Txn) error { return fn(m.wrap(b, false)) })
+	return m.raw.View(func(b *badger.Txn) error { return fn(m.wrap(b)) })
 }
 
 // GetSequence and RunValueLogGC pass through: sequences write only their

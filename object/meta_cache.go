@@ -63,10 +63,12 @@ func (l *Layer) dirent(txn *metaTxn, parent Ino, name string) (Dirent, error) {
 		return getDirent(txn, parent, name)
 	}
 	c := &l.names
-	if dn := c.dirs[parent]; dn != nil {
+	if dn := c.dirs[parent]; dn != nil && txn.mutation {
 		if err := txn.checkRead(direntKey(parent, name)); err != nil {
 			return Dirent{}, err
 		}
+	}
+	if dn := c.dirs[parent]; dn != nil {
 		if d, ok := dn.names[name]; ok {
 			if d.Ino == 0 {
 				return Dirent{}, ErrNotFound
@@ -132,8 +134,10 @@ func (l *Layer) forgetDir(dir Ino) {
 func (l *Layer) tomb(txn *metaTxn, parent Ino, name string) (Ino, error) {
 	if txn.current {
 		if dn := l.names.dirs[parent]; dn != nil && dn.noTombs {
-			if err := txn.checkRead(tombKey(parent, name)); err != nil {
-				return 0, err
+			if txn.mutation {
+				if err := txn.checkRead(tombKey(parent, name)); err != nil {
+					return 0, err
+				}
 			}
 			return 0, ErrNotFound
 		}

@@ -62,7 +62,7 @@ func TestNameCacheMatchesStore(t *testing.T) {
 				got, gerr := r.l.Lookup(dir.Ino, name)
 				var want Dirent
 				werr := r.l.db.raw.View(func(txn *badger.Txn) (err error) {
-					want, err = getDirent(r.l.db.wrap(txn, false), dir.Ino, name)
+					want, err = getDirent(r.l.db.wrap(txn), dir.Ino, name)
 					return
 				})
 				if (gerr == nil) != (werr == nil) || (gerr == nil && got.Ino != want.Ino) {

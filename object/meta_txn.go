@@ -43,9 +43,14 @@ type metaTxn struct {
 	valueThreshold int64
 	// touched holds the keys read before the first write and the keys
 	// written: the only ones a read after the first write may ask for.
-	touched [][]byte
-	scan    *badger.Txn // read-only snapshot for deletePrefixes, made on first use
-	raw     *badger.DB
+	// Inodes are kept apart, by number, so that reads the inode cache
+	// answers build no key.
+	touched     [][]byte
+	touchedInos []Ino
+	keyBuf      [8][]byte   // backing of touched and touchedInos in the
+	inoBuf      [8]Ino      // reused transaction of metaDB
+	scan        *badger.Txn // read-only snapshot for deletePrefixes, made on first use
+	raw         *badger.DB
 }
 
 // Badger adds this many bytes per entry to its transaction size estimate
@@ -72,6 +77,26 @@ func (t *metaTxn) checkRead(key []byte) error {
 	}
 	return fmt.Errorf("%w (key %q)", ErrReadAfterWrite, keyPrefixOf(key))
 }
+
+// checkInodeRead is checkRead for the inode record of ino.
+func (t *metaTxn) checkInodeRead(ino Ino) error {
+	if t.writes == 0 {
+		if t.mutation {
+			t.touchedInos = append(t.touchedInos, ino)
+		}
+		return nil
+	}
+	for _, i := range t.touchedInos {
+		if i == ino {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w (inode %d)", ErrReadAfterWrite, ino)
+}
+
+// noteInodeWrite records that the mutation wrote the inode record of ino,
+// which it may then read again.
+func (t *metaTxn) noteInodeWrite(ino Ino) { t.touchedInos = append(t.touchedInos, ino) }
 
 // keyPrefixOf names a key in an error without exposing record contents.
 func keyPrefixOf(key []byte) []byte {

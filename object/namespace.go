@@ -186,6 +186,11 @@ func (l *Layer) create(txn *metaTxn, parent Ino, name string, a CreateArgs, n *I
 		}
 	}
 	if isDir(a.Mode) {
+		// inheritLockDefault reads after inheritDirSSE may have written:
+		// read it first (metaTxn's rule).
+		if _, err := getLockDefault(txn, parent); err != nil {
+			return err
+		}
 		p.Nlink++
 		if err := l.inheritDirSSE(txn, parent, ino); err != nil {
 			return err
@@ -300,13 +305,14 @@ func (l *Layer) Unlink(parent Ino, name string) error {
 		if isDir(d.Mode) {
 			return ErrIsDir
 		}
-		if _, err := l.getInode(txn, d.Ino); err != nil {
+		n, err := l.getInode(txn, d.Ino)
+		if err != nil {
 			return err
 		}
 		if _, err := l.getInode(txn, parent); err != nil {
 			return err
 		}
-		if err := l.primeDropLink(txn, parent, name); err != nil {
+		if err := l.primeDropLink(txn, n, parent, name); err != nil {
 			return err
 		}
 		now := time.Now().UnixNano()
@@ -321,8 +327,11 @@ func (l *Layer) Unlink(parent Ino, name string) error {
 }
 
 // primeDropLink reads, before a mutation's first write, the tombstone
-// under parent/name that dropLink may replace (metaTxn's rule).
-func (l *Layer) primeDropLink(txn *metaTxn, parent Ino, name string) error {
+// under parent/name that dropLink of n will replace (metaTxn's rule).
+func (l *Layer) primeDropLink(txn *metaTxn, n *Inode, parent Ino, name string) error {
+	if n.Nlink > 1 || !isReg(n.Mode) || n.Version == 0 {
+		return nil // dropLink keeps the object or orphans it: no tombstone
+	}
 	if _, err := l.tomb(txn, parent, name); err != nil && !errors.Is(err, ErrNotFound) {
 		return err
 	}
@@ -534,7 +543,11 @@ func (l *Layer) Rename(oldParent Ino, oldName string, newParent Ino, newName str
 			return nil // same object: rename(2) does nothing
 		}
 		if exists && !isDir(dst.Mode) {
-			if err := l.primeDropLink(txn, newParent, newName); err != nil {
+			n, err := l.getInode(txn, dst.Ino)
+			if err != nil {
+				return err
+			}
+			if err := l.primeDropLink(txn, n, newParent, newName); err != nil {
 				return err
 			}
 		}
