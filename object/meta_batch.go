@@ -20,14 +20,14 @@ import (
 // write into it and read their own and their predecessors' pending writes
 // through it, and it is committed as one atomic transaction when it is
 // flushDelay old, when it grows past batchMaxWrites/batchMaxBytes, before a
-// mutation that must be committed when it returns (syncBatch), before any
+// mutation that must be committed when it returns (commitNow), before any
 // read that cannot see the batch (View), and on Sync (fsync, fsyncdir,
 // unmount). The store therefore always holds a prefix of the operations.
 //
-// Rules for code running inside a batch (mutate and friends):
+// Rules for code running inside a batch (mutate):
 //   - validate before writing: an error returned after a write cannot be
 //     undone inside a shared transaction, so it discards the whole batch
-//     and latches the error (see below);
+//     and latches the error (see below); metaTxn enforces it;
 //   - never call View, Sync or another mutate: they wait for the batch.
 //
 // A failed commit loses every operation of the batch, which the kernel was

@@ -9,7 +9,7 @@ import (
 // The name cache remembers directory entries (and the absence of names)
 // so lookups, creates and unlinks need no Badger read. It is guarded by the
 // batch lock (l.db.mu), like the batch it mirrors: it is only filled from
-// the batch or the read snapshot (inBatch), only changed by mutations in
+// the batch or the read snapshot (metaTxn.current), only changed by mutations in
 // the batch, and cleared with it when pending writes are dropped. So it
 // always equals what a read of the batch would return.
 //

@@ -107,7 +107,7 @@ func (l *Layer) flushForgotten() error {
 			open[ino] = true
 		}
 	}
-	// A batch of its own: deletePrefix then scans a snapshot, not every
+	// A batch of its own: deletePrefixes then scans a snapshot, not every
 	// pending write, and a purge of 128 objects never meets a full batch.
 	// Every object is read before the first is purged (metaTxn's rule).
 	return l.mutate(commitAlone, func(txn *metaTxn) error {
