@@ -24,8 +24,10 @@ var ErrReadAfterWrite = errors.New("object: metadata read after the mutation's f
 // after the first write get, has and iterate refuse with ErrReadAfterWrite.
 // The only reads a mutation may make once it has started writing are
 // re-reads of keys the mutation read before its first write or wrote
-// itself (they see what its checks saw or its own writes, so they raise
-// nothing new), and deletePrefixes, which scans in order to delete.
+// itself (whatever about them could fail was checked before the first
+// write), and deletePrefixes, which scans in order to delete. A mutation
+// that needs more reads them up front. Functions given a metaTxn do not
+// keep it: metaDB reuses it.
 type metaTxn struct {
 	b *badger.Txn
 	// current: b is the batch or the read snapshot of metaDB, used under
@@ -34,8 +36,9 @@ type metaTxn struct {
 	current bool
 	// mutation: the transaction of a mutation, which keeps the rule.
 	mutation bool
-	// batchWasEmpty (mutations only): the batch held no writes of earlier mutations when
-	// this one started, so a snapshot of the store shows its start state.
+	// batchWasEmpty (mutations only): the batch held no writes of earlier
+	// mutations when this one started, so a snapshot of the store shows
+	// its start state.
 	batchWasEmpty bool
 	// writes and size count what was written through this transaction, the
 	// size as Badger estimates it for its transaction limits.
