@@ -312,7 +312,8 @@ func (l *Layer) Unlink(parent Ino, name string) error {
 		if _, err := l.getInode(txn, parent); err != nil {
 			return err
 		}
-		if err := l.primeDropLink(txn, n, parent, name); err != nil {
+		shadowed, err := l.primeDropLink(txn, n, parent, name)
+		if err != nil {
 			return err
 		}
 		now := time.Now().UnixNano()
@@ -322,27 +323,31 @@ func (l *Layer) Unlink(parent Ino, name string) error {
 		if err := l.bumpDir(txn, parent, now, 0); err != nil {
 			return err
 		}
-		return l.dropLink(txn, d.Ino, now, parent, name)
+		return l.dropLink(txn, d.Ino, now, parent, name, shadowed)
 	})
 }
 
-// primeDropLink reads, before a mutation's first write, the tombstone
-// under parent/name that dropLink of n will replace (metaTxn's rule).
-func (l *Layer) primeDropLink(txn *metaTxn, n *Inode, parent Ino, name string) error {
+// primeDropLink reads, before a mutation's first write (metaTxn's rule),
+// the tombstone under parent/name that dropLink of n will shadow, and
+// returns its object (0 if none) for dropLink.
+func (l *Layer) primeDropLink(txn *metaTxn, n *Inode, parent Ino, name string) (Ino, error) {
 	if n.Nlink > 1 || !isReg(n.Mode) || n.Version == 0 {
-		return nil // dropLink keeps the object or orphans it: no tombstone
+		return 0, nil // dropLink keeps the object or orphans it: no tombstone
 	}
-	if _, err := l.tomb(txn, parent, name); err != nil && !errors.Is(err, ErrNotFound) {
-		return err
+	old, err := l.tomb(txn, parent, name)
+	if errors.Is(err, ErrNotFound) {
+		return 0, nil
 	}
-	return nil
+	return old, err
 }
 
 // dropLink removes the link parent/name of ino and retires the object when
 // none remain. A regular file with content keeps its versions behind a
 // delete marker and a tombstone under its last name, so its history stays
 // reachable by path (the versions view, `ssefs versions`).
-func (l *Layer) dropLink(txn *metaTxn, ino Ino, now int64, parent Ino, name string) error {
+// shadowed is the object of the tombstone under parent/name, from
+// primeDropLink.
+func (l *Layer) dropLink(txn *metaTxn, ino Ino, now int64, parent Ino, name string, shadowed Ino) error {
 	n, err := l.getInode(txn, ino)
 	if err != nil {
 		return err
@@ -362,7 +367,7 @@ func (l *Layer) dropLink(txn *metaTxn, ino Ino, now int64, parent Ino, name stri
 	if err := l.addDeleteMarker(txn, n, now); err != nil {
 		return err
 	}
-	if err := l.setTombstone(txn, parent, name, ino); err != nil {
+	if err := l.setTombstone(txn, parent, name, ino, shadowed); err != nil {
 		return err
 	}
 	return l.putInode(txn, n)
@@ -542,12 +547,13 @@ func (l *Layer) Rename(oldParent Ino, oldName string, newParent Ino, newName str
 		if exists && dst.Ino == src.Ino {
 			return nil // same object: rename(2) does nothing
 		}
+		var shadowed Ino // the tombstone dropLink shadows
 		if exists && !isDir(dst.Mode) {
 			n, err := l.getInode(txn, dst.Ino)
 			if err != nil {
 				return err
 			}
-			if err := l.primeDropLink(txn, n, newParent, newName); err != nil {
+			if shadowed, err = l.primeDropLink(txn, n, newParent, newName); err != nil {
 				return err
 			}
 		}
@@ -578,7 +584,7 @@ func (l *Layer) Rename(oldParent Ino, oldName string, newParent Ino, newName str
 				l.forgetDir(dst.Ino)
 				dlinkNew--
 			default:
-				if err := l.dropLink(txn, dst.Ino, now, newParent, newName); err != nil {
+				if err := l.dropLink(txn, dst.Ino, now, newParent, newName, shadowed); err != nil {
 					return err
 				}
 			}

@@ -9,14 +9,13 @@ import (
 // setTombstone records that the deleted object ino was last named
 // parent/name. An older tombstone under that name is shadowed: its object
 // stays (for lifecycle rules and gc) but is no longer reachable by path.
-func (l *Layer) setTombstone(txn *metaTxn, parent Ino, name string, ino Ino) error {
-	if old, err := getTomb(txn, parent, name); err == nil && old != ino {
+// old is that object (0 if none), read before the mutation's first write.
+func (l *Layer) setTombstone(txn *metaTxn, parent Ino, name string, ino, old Ino) error {
+	if old != 0 && old != ino {
 		unnamed, _ := deletedRecord{}.MarshalBinary()
 		if err := txn.putBytes(deletedKey(old), unnamed); err != nil {
 			return err
 		}
-	} else if err != nil && !errors.Is(err, ErrNotFound) {
-		return err
 	}
 	l.tombAdded(parent)
 	loc, _ := deletedRecord{Named: true, Parent: parent, Name: name}.MarshalBinary()
