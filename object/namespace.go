@@ -393,11 +393,12 @@ func nextVersionID(prev uint64, now int64) uint64 {
 
 // purgeObject deletes an object's records: xattrs, versions, tombstone and
 // inode. Callers free the parts of its versions (purgeVersions) first.
-func (l *Layer) purgeObject(txn *metaTxn, n *Inode) error {
+// tomb is what tombstoneOf read before the mutation's first write.
+func (l *Layer) purgeObject(txn *metaTxn, n *Inode, tomb tombstoneState) error {
 	if err := txn.deletePrefixes(xattrPrefix(n.Ino), versionPrefix(n.Ino), ruleKey(n.Ino)); err != nil {
 		return err
 	}
-	if err := l.clearTombstone(txn, n.Ino); err != nil {
+	if err := dropTombstone(txn, n.Ino, tomb); err != nil {
 		return err
 	}
 	if err := txn.delete(orphanKey(n.Ino)); err != nil {

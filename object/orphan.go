@@ -138,6 +138,7 @@ type orphanPurge struct {
 	ino    Ino
 	marked bool   // it has an orphan record
 	n      *Inode // its inode; nil when gone
+	tomb   tombstoneState
 }
 
 func (l *Layer) readOrphan(txn *metaTxn, ino Ino) (orphanPurge, error) {
@@ -153,7 +154,7 @@ func (l *Layer) readOrphan(txn *metaTxn, ino Ino) (orphanPurge, error) {
 	if err != nil || p.n.Nlink > 0 {
 		return p, err
 	}
-	_, err = tombstoneOf(txn, ino) // read for purgeObject
+	p.tomb, err = tombstoneOf(txn, ino)
 	return p, err
 }
 
@@ -166,7 +167,7 @@ func (l *Layer) purgeOrphan(txn *metaTxn, p orphanPurge) error {
 	case p.n.Nlink > 0:
 		return nil
 	}
-	return l.purgeObject(txn, p.n)
+	return l.purgeObject(txn, p.n, p.tomb)
 }
 
 // sweepOrphans purges the orphans a previous mount left: no kernel holds

@@ -29,8 +29,17 @@ func (l *Layer) setTombstone(txn *metaTxn, parent Ino, name string, ino, old Ino
 // clearTombstone forgets that ino is deleted, wherever it was named.
 func (l *Layer) clearTombstone(txn *metaTxn, ino Ino) error {
 	t, err := tombstoneOf(txn, ino)
-	if err != nil || !t.deleted {
+	if err != nil {
 		return err
+	}
+	return dropTombstone(txn, ino, t)
+}
+
+// dropTombstone is clearTombstone with what tombstoneOf read before the
+// mutation's first write.
+func dropTombstone(txn *metaTxn, ino Ino, t tombstoneState) error {
+	if !t.deleted {
+		return nil
 	}
 	if t.ownName {
 		if err := txn.delete(tombKey(t.loc.Parent, t.loc.Name)); err != nil {

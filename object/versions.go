@@ -286,9 +286,10 @@ func (l *Layer) purgeVersions(ino Ino, drop map[uint64]bool) (int, int64, error)
 		it.Close()
 		// What the end of the purge reads is read before its first write.
 		var relink *nameRef
+		var tomb tombstoneState
 		switch {
 		case len(keep) == 0:
-			if names, err = l.readRemoval(txn, n); err != nil {
+			if names, tomb, err = l.readRemoval(txn, n); err != nil {
 				return err
 			}
 		case drop[n.Version] && n.Nlink == 0 && !keep[len(keep)-1].Deleted():
@@ -316,7 +317,7 @@ func (l *Layer) purgeVersions(ino Ino, drop map[uint64]bool) (int, int64, error)
 		}
 		switch {
 		case len(keep) == 0:
-			return l.removeObject(txn, n, names)
+			return l.removeObject(txn, n, names, tomb)
 		case drop[n.Version]:
 			newCur = keep[len(keep)-1]
 			if relink != nil {
@@ -382,26 +383,26 @@ func deadRuns(runs []Run, live map[uint64]bool) []Run {
 // readRemoval reads what removeObject reads, before the mutation's first
 // write (metaTxn's rule), and returns the names of n, which go with it: S3
 // deletes a key whose last version is deleted.
-func (l *Layer) readRemoval(txn *metaTxn, n *Inode) ([]nameRef, error) {
+func (l *Layer) readRemoval(txn *metaTxn, n *Inode) ([]nameRef, tombstoneState, error) {
 	var names []nameRef
 	if n.Nlink > 0 {
 		var err error
 		if names, err = l.namesOf(txn, n.Ino); err != nil {
-			return nil, err
+			return nil, tombstoneState{}, err
 		}
 		for _, nm := range names {
 			if _, err := l.getInode(txn, nm.parent); err != nil {
-				return nil, err
+				return nil, tombstoneState{}, err
 			}
 		}
 	}
-	_, err := tombstoneOf(txn, n.Ino)
-	return names, err
+	tomb, err := tombstoneOf(txn, n.Ino)
+	return names, tomb, err
 }
 
 // removeObject deletes an object that has no versions left and its names,
-// which readRemoval found.
-func (l *Layer) removeObject(txn *metaTxn, n *Inode, names []nameRef) error {
+// and tombstone, which readRemoval found.
+func (l *Layer) removeObject(txn *metaTxn, n *Inode, names []nameRef, tomb tombstoneState) error {
 	now := time.Now().UnixNano()
 	for _, nm := range names {
 		if err := txn.delete(direntKey(nm.parent, nm.name)); err != nil {
@@ -412,7 +413,7 @@ func (l *Layer) removeObject(txn *metaTxn, n *Inode, names []nameRef) error {
 		}
 	}
 	l.forgetKey(n.Ino)
-	return l.purgeObject(txn, n)
+	return l.purgeObject(txn, n, tomb)
 }
 
 type nameRef struct {
