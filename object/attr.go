@@ -67,7 +67,7 @@ func (l *Layer) SetAttr(ino Ino, a SetAttrArgs) (*Inode, error) {
 		}
 	}
 	var out *Inode
-	err := l.mutateBatched(func(txn *badger.Txn) error {
+	err := l.mutate(commitLater, func(txn *metaTxn) error {
 		n, err := l.getInode(txn, ino)
 		if err != nil {
 			return err
@@ -126,8 +126,8 @@ const (
 // GetXattr returns one extended attribute.
 func (l *Layer) GetXattr(ino Ino, name string) ([]byte, error) {
 	var out []byte
-	err := l.db.read(func(txn *badger.Txn) error {
-		item, err := txn.Get(xattrKey(ino, name))
+	err := l.db.read(func(txn *metaTxn) error {
+		item, err := txn.getItem(xattrKey(ino, name))
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return ErrNoData
 		}
@@ -152,12 +152,12 @@ func (l *Layer) SetXattr(ino Ino, name string, value []byte, flags uint32) error
 	if err := l.roomForMeta(); err != nil {
 		return err
 	}
-	return l.mutateBatched(func(txn *badger.Txn) error {
+	return l.mutate(commitLater, func(txn *metaTxn) error {
 		n, err := l.getInode(txn, ino)
 		if err != nil {
 			return err
 		}
-		_, err = txn.Get(xattrKey(ino, name))
+		_, err = txn.getItem(xattrKey(ino, name))
 		exists := err == nil
 		if err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
 			return err
@@ -168,7 +168,7 @@ func (l *Layer) SetXattr(ino Ino, name string, value []byte, flags uint32) error
 		if flags&XattrReplace != 0 && !exists {
 			return ErrNoData
 		}
-		if err := txn.Set(xattrKey(ino, name), append([]byte(nil), value...)); err != nil {
+		if err := txn.putBytes(xattrKey(ino, name), append([]byte(nil), value...)); err != nil {
 			return err
 		}
 		if name == CapXattr {
@@ -181,13 +181,13 @@ func (l *Layer) SetXattr(ino Ino, name string, value []byte, flags uint32) error
 
 // RemoveXattr deletes one extended attribute.
 func (l *Layer) RemoveXattr(ino Ino, name string) error {
-	return l.mutateBatched(func(txn *badger.Txn) error {
-		if _, err := txn.Get(xattrKey(ino, name)); errors.Is(err, badger.ErrKeyNotFound) {
+	return l.mutate(commitLater, func(txn *metaTxn) error {
+		if _, err := txn.getItem(xattrKey(ino, name)); errors.Is(err, badger.ErrKeyNotFound) {
 			return ErrNoData
 		} else if err != nil {
 			return err
 		}
-		return txn.Delete(xattrKey(ino, name))
+		return txn.delete(xattrKey(ino, name))
 	})
 }
 
@@ -195,8 +195,11 @@ func (l *Layer) RemoveXattr(ino Ino, name string) error {
 func (l *Layer) ListXattr(ino Ino) ([]string, error) {
 	var names []string
 	prefix := xattrPrefix(ino)
-	err := l.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	err := l.db.View(func(txn *metaTxn) error {
+		it, err := txn.iterate(badger.IteratorOptions{Prefix: prefix})
+		if err != nil {
+			return err
+		}
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			names = append(names, string(it.Item().Key()[len(prefix):]))
@@ -224,8 +227,11 @@ type Stats struct {
 func (l *Layer) Stats() (Stats, error) {
 	var s Stats
 	now := time.Now()
-	err := l.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{})
+	err := l.db.View(func(txn *metaTxn) error {
+		it, err := txn.iterate(badger.IteratorOptions{})
+		if err != nil {
+			return err
+		}
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			item := it.Item()

@@ -113,7 +113,7 @@ func (l *Layer) compact(ino Ino) (compacted bool, freed int64, err error) {
 	_, open := l.files[ino]
 	err = errCompactRace
 	if !open {
-		err = l.update(func(txn *badger.Txn) error {
+		err = l.db.mutate(commitNow, func(txn *metaTxn) error {
 			cur, err := l.getInode(txn, ino)
 			if err != nil {
 				return err
@@ -121,12 +121,10 @@ func (l *Layer) compact(ino Ino) (compacted bool, freed int64, err error) {
 			if cur.Version != v.ID {
 				return errCompactRace
 			}
-			b, _ := v.MarshalBinary()
-			if err := txn.Set(versionKey(ino, v.ID), b); err != nil {
+			if dead, err = l.unreferenced(txn, ino, src.runs, v); err != nil {
 				return err
 			}
-			dead, err = l.unreferenced(txn, ino, src.runs)
-			return err
+			return txn.put(versionKey(ino, v.ID), v)
 		})
 	}
 	l.filesMu.Unlock()
@@ -152,19 +150,28 @@ func (l *Layer) compact(ino Ino) (compacted bool, freed int64, err error) {
 }
 
 // unreferenced returns one run per part of runs that no version of ino
-// references any more.
-func (l *Layer) unreferenced(txn *badger.Txn, ino Ino, runs []Run) ([]Run, error) {
+// references once next replaces the stored version of its id.
+func (l *Layer) unreferenced(txn *metaTxn, ino Ino, runs []Run, next *Version) ([]Run, error) {
 	live := map[uint64]bool{}
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: versionPrefix(ino), PrefetchValues: true})
+	it, err := txn.iterate(badger.IteratorOptions{Prefix: versionPrefix(ino), PrefetchValues: true})
+	if err != nil {
+		return nil, err
+	}
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
 		var v Version
 		if err := it.Item().Value(v.UnmarshalBinary); err != nil {
 			return nil, err
 		}
+		if v.ID == next.ID {
+			continue
+		}
 		for _, r := range v.Runs {
 			live[r.Part] = true
 		}
+	}
+	for _, r := range next.Runs {
+		live[r.Part] = true
 	}
 	return deadRuns(runs, live), nil
 }
@@ -173,8 +180,11 @@ func (l *Layer) unreferenced(txn *badger.Txn, ino Ino, runs []Run) ([]Run, error
 // how many it rewrote and the bytes that saved.
 func (l *Layer) CompactAll() (int, int64, error) {
 	var inos []Ino
-	err := l.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixKey(pfxInode)})
+	err := l.db.View(func(txn *metaTxn) error {
+		it, err := txn.iterate(badger.IteratorOptions{Prefix: prefixKey(pfxInode)})
+		if err != nil {
+			return err
+		}
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			inos = append(inos, keyIno(it.Item().Key()))

@@ -148,8 +148,8 @@ func (l *Layer) openState(ino Ino) *File {
 // loadVersion reads and authenticates one version record.
 func (l *Layer) loadVersion(n *Inode, id uint64, oek keyring.ObjectKey) (*Version, error) {
 	var v Version
-	err := l.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(versionKey(n.Ino, id))
+	err := l.db.View(func(txn *metaTxn) error {
+		item, err := txn.getItem(versionKey(n.Ino, id))
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return fmt.Errorf("object %d version %d: %w", n.Ino, id, ErrNotFound)
 		}
@@ -232,8 +232,8 @@ func (f *File) partReader(r Run, inline map[uint64][]byte) (io.ReaderAt, error) 
 		return dare.Bytes(b), nil
 	}
 	var b []byte
-	err := f.l.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(inlineKey(r.Part))
+	err := f.l.db.View(func(txn *metaTxn) error {
+		item, err := txn.getItem(inlineKey(r.Part))
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return fmt.Errorf("object %d inline part %d: %w", f.ino, r.Part, chunkstore.ErrPartNotFound)
 		}
@@ -510,7 +510,7 @@ func (f *File) commitLocked() error {
 	// (committed within milliseconds, or by fsync): a crash loses at most
 	// this close's version, never a version's parts. Every read that can
 	// fail comes before the first write, as a batched mutation requires.
-	err := f.l.mutateBatched(func(txn *badger.Txn) error {
+	err := f.l.mutate(commitLater, func(txn *metaTxn) error {
 		n, err := f.l.getInode(txn, f.ino)
 		if err != nil {
 			return err
@@ -521,12 +521,12 @@ func (f *File) commitLocked() error {
 		}
 		v.Seal(f.oek[:], f.ino)
 		b, _ := v.MarshalBinary()
-		if err := txn.Set(versionKey(f.ino, v.ID), b); err != nil {
+		if err := txn.putBytes(versionKey(f.ino, v.ID), b); err != nil {
 			return err
 		}
 		for id, sealed := range f.inline {
 			if live[id] && f.pendingInline[id] {
-				if err := txn.Set(inlineKey(id), sealed); err != nil {
+				if err := txn.putBytes(inlineKey(id), sealed); err != nil {
 					return err
 				}
 			}
@@ -595,7 +595,7 @@ func (l *Layer) retireIfUnlinked(ino Ino) error {
 	if l.isOpen(ino) {
 		return nil
 	}
-	return l.mutateBatched(func(txn *badger.Txn) error { // reads first, then writes
+	return l.mutate(commitLater, func(txn *metaTxn) error { // reads first, then writes
 		n, err := l.getInode(txn, ino)
 		if errors.Is(err, ErrNotFound) {
 			return nil
@@ -616,8 +616,8 @@ func (l *Layer) retireIfUnlinked(ino Ino) error {
 	})
 }
 
-func (l *Layer) versionFlags(txn *badger.Txn, n *Inode) (uint8, error) {
-	item, err := txn.Get(versionKey(n.Ino, n.Version))
+func (l *Layer) versionFlags(txn *metaTxn, n *Inode) (uint8, error) {
+	item, err := txn.getItem(versionKey(n.Ino, n.Version))
 	if err != nil {
 		return 0, fmt.Errorf("object %d version %d: %w", n.Ino, n.Version, err)
 	}

@@ -39,7 +39,7 @@ func (l *Layer) audit(op, key string, err error, detail string) {
 	}
 	b, _ := auditRecord(r).MarshalBinary()
 	k := auditKey(ns)
-	if werr := l.update(func(txn *badger.Txn) error { return txn.Set(k, b) }); werr != nil {
+	if werr := l.db.mutate(commitNow, func(txn *metaTxn) error { return txn.putBytes(k, b) }); werr != nil {
 		log.Printf("ssefs: audit record %s %s lost: %v", op, key, werr)
 	}
 }
@@ -47,8 +47,11 @@ func (l *Layer) audit(op, key string, err error, detail string) {
 // Audit returns the audit log, oldest first; limit > 0 keeps only the newest limit.
 func (l *Layer) Audit(limit int) ([]AuditRecord, error) {
 	var out []AuditRecord
-	err := l.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixKey(pfxAudit), PrefetchValues: true})
+	err := l.db.View(func(txn *metaTxn) error {
+		it, err := txn.iterate(badger.IteratorOptions{Prefix: prefixKey(pfxAudit), PrefetchValues: true})
+		if err != nil {
+			return err
+		}
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			var r auditRecord

@@ -76,7 +76,7 @@ func (l *Layer) beginRotation(name string) (*rotationRecord, error) {
 	}
 	rec = &rotationRecord{Name: name, NewID: id, Started: time.Now().UTC()}
 	b, _ := rec.MarshalBinary()
-	if err := l.update(func(txn *badger.Txn) error { return txn.Set(rotationKey(name), b) }); err != nil {
+	if err := l.db.mutate(commitNow, func(txn *metaTxn) error { return txn.putBytes(rotationKey(name), b) }); err != nil {
 		return nil, fmt.Errorf("object: recording rotation of %q: %w", name, err)
 	}
 	if err := l.db.Sync(); err != nil {
@@ -87,8 +87,8 @@ func (l *Layer) beginRotation(name string) (*rotationRecord, error) {
 
 func (l *Layer) rotationRecord(name string) (*rotationRecord, error) {
 	var rec *rotationRecord
-	err := l.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(rotationKey(name))
+	err := l.db.View(func(txn *metaTxn) error {
+		item, err := txn.getItem(rotationKey(name))
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return nil
 		}
@@ -105,8 +105,11 @@ func (l *Layer) rotationRecord(name string) (*rotationRecord, error) {
 // calls it once it serves requests.
 func (l *Layer) ResumeRotations() {
 	var recs []*rotationRecord
-	err := l.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixKey(pfxRotation), PrefetchValues: true})
+	err := l.db.View(func(txn *metaTxn) error {
+		it, err := txn.iterate(badger.IteratorOptions{Prefix: prefixKey(pfxRotation), PrefetchValues: true})
+		if err != nil {
+			return err
+		}
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			var rec rotationRecord
@@ -185,8 +188,11 @@ func (l *Layer) runRotation(rec *rotationRecord, s *RotationStatus) error {
 	r := &l.sse.rot
 	var todo []Ino
 	var domains []keyring.Domain
-	err = l.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixKey(pfxInode)})
+	err = l.db.View(func(txn *metaTxn) error {
+		it, err := txn.iterate(badger.IteratorOptions{Prefix: prefixKey(pfxInode)})
+		if err != nil {
+			return err
+		}
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			var n Inode
@@ -212,7 +218,7 @@ func (l *Layer) runRotation(rec *rotationRecord, s *RotationStatus) error {
 	for i, ino := range todo {
 		if _, err := kv.KeyVersionIDs(rec.Name); errors.Is(err, keyring.ErrKeyNotFound) {
 			// The key was deleted meanwhile: nothing left to rotate.
-			l.update(func(txn *badger.Txn) error { return txn.Delete(rotationKey(rec.Name)) })
+			l.db.mutate(commitNow, func(txn *metaTxn) error { return txn.delete(rotationKey(rec.Name)) })
 			return fmt.Errorf("key %q was deleted during its rotation", rec.Name)
 		}
 		for {
@@ -251,7 +257,7 @@ func (l *Layer) runRotation(rec *rotationRecord, s *RotationStatus) error {
 	if err != nil {
 		return fmt.Errorf("retiring old versions of %q: %w", rec.Name, err)
 	}
-	if err := l.update(func(txn *badger.Txn) error { return txn.Delete(rotationKey(rec.Name)) }); err != nil {
+	if err := l.db.mutate(commitNow, func(txn *metaTxn) error { return txn.delete(rotationKey(rec.Name)) }); err != nil {
 		return err
 	}
 	l.audit("key-rotate-done", rec.Name, nil, fmt.Sprintf("%d objects re-wrapped, %d versions retired", s.Done, n))

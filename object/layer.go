@@ -86,7 +86,7 @@ func OpenWith(st *store.Store, opts Options) (*Layer, error) {
 	if _, err := l.Inode(RootIno); errors.Is(err, ErrNotFound) {
 		now := time.Now().UnixNano()
 		root := &Inode{Ino: RootIno, Mode: syscall.S_IFDIR | 0o755, Nlink: 2, Atime: now, Mtime: now, Ctime: now}
-		if err := l.update(func(txn *badger.Txn) error { return l.putInode(txn, root) }); err != nil {
+		if err := l.db.mutate(commitNow, func(txn *metaTxn) error { return l.putInode(txn, root) }); err != nil {
 			return nil, fmt.Errorf("object: creating root: %w", err)
 		}
 	} else if err != nil {
@@ -137,13 +137,6 @@ func (l *Layer) MetaErr() error { return l.db.Err() }
 // Store returns the store the layer runs on.
 func (l *Layer) Store() *store.Store { return l.st }
 
-// update runs fn as a mutation committed before it returns. It does not
-// take nsMu (compaction calls it holding nsMu); every write, batched or not,
-// is serialised by the batch, so there are no conflicts to retry.
-func (l *Layer) update(fn func(txn *badger.Txn) error) error {
-	return l.db.Update(fn)
-}
-
 func (l *Layer) nextIno() (Ino, error) {
 	n, err := l.inoSeq.Next()
 	if err != nil {
@@ -166,7 +159,7 @@ func (l *Layer) Inode(ino Ino) (*Inode, error) {
 		return n, nil
 	}
 	var out *Inode
-	err := l.db.read(func(txn *badger.Txn) (err error) {
+	err := l.db.read(func(txn *metaTxn) (err error) {
 		out, err = l.getInode(txn, ino)
 		if err == nil {
 			l.cacheInode(out) // under the batch lock: no mutation overtakes this fill
@@ -219,13 +212,16 @@ func (l *Layer) uncacheInode(ino Ino) {
 // getInode reads an inode inside a transaction. In the batch transaction
 // the cache answers: every inode write goes through putInode/deleteInode,
 // which keep it equal to what the batch holds, and dropped writes clear it.
-func (l *Layer) getInode(txn *badger.Txn, ino Ino) (*Inode, error) {
-	if l.db.inBatch(txn) {
+func (l *Layer) getInode(txn *metaTxn, ino Ino) (*Inode, error) {
+	if err := txn.checkInodeRead(ino); err != nil {
+		return nil, err
+	}
+	if txn.current {
 		if n := l.cachedInode(ino); n != nil {
 			return n, nil
 		}
 	}
-	item, err := txn.Get(inodeKey(ino))
+	item, err := txn.b.Get(inodeKey(ino)) // checked above
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return nil, ErrNotFound
 	}
@@ -241,16 +237,18 @@ func (l *Layer) getInode(txn *badger.Txn, ino Ino) (*Inode, error) {
 
 // putInode writes an inode record into the batch and the cache, which thus
 // shows pending writes; a batch dropped without commit clears the cache.
-func (l *Layer) putInode(txn *badger.Txn, n *Inode) error {
+func (l *Layer) putInode(txn *metaTxn, n *Inode) error {
 	b, _ := n.MarshalBinary()
-	if err := txn.Set(inodeKey(n.Ino), b); err != nil {
+	if err := txn.putBytes(inodeKey(n.Ino), b); err != nil {
 		return err
 	}
+	txn.noteInodeWrite(n.Ino)
 	l.cacheInode(n)
 	return nil
 }
 
-func (l *Layer) deleteInode(txn *badger.Txn, ino Ino) error {
+func (l *Layer) deleteInode(txn *metaTxn, ino Ino) error {
 	l.uncacheInode(ino)
-	return txn.Delete(inodeKey(ino))
+	txn.noteInodeWrite(ino)
+	return txn.delete(inodeKey(ino))
 }

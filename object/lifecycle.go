@@ -33,7 +33,7 @@ func (l *Layer) SetRule(dir Ino, r Rule) error {
 	if r.KeepNoncurrent < 0 || r.NoncurrentDays < 0 {
 		return fmt.Errorf("%w: negative lifecycle values", ErrInvalid)
 	}
-	return l.mutate(func(txn *badger.Txn) error {
+	return l.mutate(commitNow, func(txn *metaTxn) error {
 		n, err := l.getInode(txn, dir)
 		if err != nil {
 			return err
@@ -42,10 +42,10 @@ func (l *Layer) SetRule(dir Ino, r Rule) error {
 			return ErrNotDir
 		}
 		if r.Empty() {
-			return txn.Delete(ruleKey(dir))
+			return txn.delete(ruleKey(dir))
 		}
 		b, _ := ruleRecord(r).MarshalBinary()
-		return txn.Set(ruleKey(dir), b)
+		return txn.putBytes(ruleKey(dir), b)
 	})
 }
 
@@ -53,8 +53,8 @@ func (l *Layer) SetRule(dir Ino, r Rule) error {
 func (l *Layer) RuleOf(dir Ino) (Rule, bool, error) {
 	var r Rule
 	found := false
-	err := l.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(ruleKey(dir))
+	err := l.db.View(func(txn *metaTxn) error {
+		item, err := txn.getItem(ruleKey(dir))
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return nil
 		}
@@ -128,8 +128,11 @@ func (l *Layer) ApplyLifecycle(now time.Time) (GCReport, error) {
 	// Deleted objects whose name was taken over by another object are no
 	// longer under any directory: the store's rule applies.
 	var shadowed []Ino
-	err = l.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixKey(pfxDeleted)})
+	err = l.db.View(func(txn *metaTxn) error {
+		it, err := txn.iterate(badger.IteratorOptions{Prefix: prefixKey(pfxDeleted)})
+		if err != nil {
+			return err
+		}
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			if ino := keyIno(it.Item().Key()); !seen[ino] {
@@ -257,8 +260,11 @@ func (l *Layer) removeOrphanParts(rep *GCReport) error {
 		return err
 	}
 	live := map[uint64]bool{}
-	err = l.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixKey(pfxVersion), PrefetchValues: true})
+	err = l.db.View(func(txn *metaTxn) error {
+		it, err := txn.iterate(badger.IteratorOptions{Prefix: prefixKey(pfxVersion), PrefetchValues: true})
+		if err != nil {
+			return err
+		}
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			var v Version

@@ -93,12 +93,12 @@ func (l *Layer) LockOf(ino Ino, id uint64) (LockState, error) {
 		return LockState{}, err
 	}
 	var s LockState
-	err = l.db.View(func(txn *badger.Txn) (err error) { s, err = getLock(txn, ino, id); return })
+	err = l.db.View(func(txn *metaTxn) (err error) { s, err = getLock(txn, ino, id); return })
 	return s, err
 }
 
-func getLock(txn *badger.Txn, ino Ino, id uint64) (LockState, error) {
-	item, err := txn.Get(lockKey(ino, id))
+func getLock(txn *metaTxn, ino Ino, id uint64) (LockState, error) {
+	item, err := txn.getItem(lockKey(ino, id))
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return LockState{Version: id}, nil
 	}
@@ -128,7 +128,7 @@ func (l *Layer) SetRetention(ino Ino, id uint64, mode string, until time.Time, b
 	}
 	usedBypass := false
 	if err == nil {
-		err = l.mutate(func(txn *badger.Txn) error {
+		err = l.mutate(commitNow, func(txn *metaTxn) error {
 			cur, err := getLock(txn, ino, id)
 			if err != nil {
 				return err
@@ -170,7 +170,7 @@ func (l *Layer) SetLegalHold(ino Ino, id uint64, on bool) (LockState, error) {
 		id, err = l.lockTarget(ino, id)
 	}
 	if err == nil {
-		err = l.mutate(func(txn *badger.Txn) error {
+		err = l.mutate(commitNow, func(txn *metaTxn) error {
 			cur, err := getLock(txn, ino, id)
 			if err != nil {
 				return err
@@ -184,19 +184,22 @@ func (l *Layer) SetLegalHold(ino Ino, id uint64, on bool) (LockState, error) {
 	return out, err
 }
 
-func (l *Layer) putLock(txn *badger.Txn, ino Ino, s LockState) error {
+func (l *Layer) putLock(txn *metaTxn, ino Ino, s LockState) error {
 	if s.Mode == "" && !s.LegalHold {
-		return txn.Delete(lockKey(ino, s.Version))
+		return txn.delete(lockKey(ino, s.Version))
 	}
 	b, _ := lockRecordOf(s).MarshalBinary()
-	return txn.Set(lockKey(ino, s.Version), b)
+	return txn.putBytes(lockKey(ino, s.Version), b)
 }
 
 // lockedVersions returns the versions of ino locked at now.
-func (l *Layer) lockedVersions(txn *badger.Txn, ino Ino, now time.Time) (map[uint64]LockState, error) {
+func (l *Layer) lockedVersions(txn *metaTxn, ino Ino, now time.Time) (map[uint64]LockState, error) {
 	out := map[uint64]LockState{}
 	prefix := lockPrefix(ino)
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
+	it, err := txn.iterate(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
+	if err != nil {
+		return nil, err
+	}
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
 		id := keyID(it.Item().Key())
@@ -214,7 +217,7 @@ func (l *Layer) lockedVersions(txn *badger.Txn, ino Ino, now time.Time) (map[uin
 // LockedVersions returns the versions of ino locked now, by id.
 func (l *Layer) LockedVersions(ino Ino) (map[uint64]LockState, error) {
 	var out map[uint64]LockState
-	err := l.db.View(func(txn *badger.Txn) (err error) { out, err = l.lockedVersions(txn, ino, time.Now()); return })
+	err := l.db.View(func(txn *metaTxn) (err error) { out, err = l.lockedVersions(txn, ino, time.Now()); return })
 	return out, err
 }
 
@@ -229,7 +232,7 @@ func lockViolation(ino Ino, s LockState) error {
 
 // checkPurge refuses to drop any locked version. It runs inside the purge
 // transaction, so a lock set concurrently is seen.
-func (l *Layer) checkPurge(txn *badger.Txn, ino Ino, drop map[uint64]bool) error {
+func (l *Layer) checkPurge(txn *metaTxn, ino Ino, drop map[uint64]bool) error {
 	locked, err := l.lockedVersions(txn, ino, time.Now())
 	if err != nil {
 		return err
@@ -245,8 +248,11 @@ func (l *Layer) checkPurge(txn *badger.Txn, ino Ino, drop map[uint64]bool) error
 // CountLocked counts the versions locked now, for ssefs status.
 func (l *Layer) CountLocked() (int, error) {
 	now, count := time.Now(), 0
-	err := l.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixKey(pfxLock), PrefetchValues: true})
+	err := l.db.View(func(txn *metaTxn) error {
+		it, err := txn.iterate(badger.IteratorOptions{Prefix: prefixKey(pfxLock), PrefetchValues: true})
+		if err != nil {
+			return err
+		}
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			id := keyID(it.Item().Key())
@@ -267,8 +273,11 @@ func (l *Layer) CountLocked() (int, error) {
 // version: deleting it would destroy what the lock keeps.
 func (l *Layer) checkKeyDelete(name string) error {
 	now := time.Now()
-	return l.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixKey(pfxLock), PrefetchValues: true})
+	return l.db.View(func(txn *metaTxn) error {
+		it, err := txn.iterate(badger.IteratorOptions{Prefix: prefixKey(pfxLock), PrefetchValues: true})
+		if err != nil {
+			return err
+		}
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			k := it.Item().Key()

@@ -18,8 +18,8 @@ type LockDefault struct {
 	Days int    `json:"days,omitempty"`
 }
 
-func getLockDefault(txn *badger.Txn, ino Ino) (LockDefault, error) {
-	item, err := txn.Get(lockDefaultKey(ino))
+func getLockDefault(txn *metaTxn, ino Ino) (LockDefault, error) {
+	item, err := txn.getItem(lockDefaultKey(ino))
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return LockDefault{}, nil
 	}
@@ -39,12 +39,12 @@ func getLockDefault(txn *badger.Txn, ino Ino) (LockDefault, error) {
 	return LockDefault{Mode: r.Mode.name(), Days: int(r.Days)}, nil
 }
 
-func putLockDefault(txn *badger.Txn, ino Ino, d LockDefault) error {
+func putLockDefault(txn *metaTxn, ino Ino, d LockDefault) error {
 	if d.Mode == "" {
-		return txn.Delete(lockDefaultKey(ino))
+		return txn.delete(lockDefaultKey(ino))
 	}
 	b, _ := lockDefaultRecord{Mode: lockModeOf(d.Mode), Days: uint32(d.Days)}.MarshalBinary()
-	return txn.Set(lockDefaultKey(ino), b)
+	return txn.putBytes(lockDefaultKey(ino), b)
 }
 
 // SetLockDefault sets (mode "": clears) the default retention of a
@@ -57,7 +57,7 @@ func (l *Layer) SetLockDefault(dir Ino, d LockDefault) error {
 		}
 	}
 	if err == nil {
-		err = l.mutate(func(txn *badger.Txn) error {
+		err = l.mutate(commitNow, func(txn *metaTxn) error {
 			n, err := l.getInode(txn, dir)
 			if err != nil {
 				return err
@@ -75,13 +75,13 @@ func (l *Layer) SetLockDefault(dir Ino, d LockDefault) error {
 // LockDefaultOf returns the default retention of a directory or file.
 func (l *Layer) LockDefaultOf(ino Ino) (LockDefault, error) {
 	var d LockDefault
-	err := l.db.View(func(txn *badger.Txn) (err error) { d, err = getLockDefault(txn, ino); return })
+	err := l.db.View(func(txn *metaTxn) (err error) { d, err = getLockDefault(txn, ino); return })
 	return d, err
 }
 
 // inheritLockDefault copies the parent's default to a new child (inside
 // the creating transaction).
-func inheritLockDefault(txn *badger.Txn, parent, child Ino) error {
+func inheritLockDefault(txn *metaTxn, parent, child Ino) error {
 	d, err := getLockDefault(txn, parent)
 	if err != nil || d.Mode == "" {
 		return err
@@ -92,7 +92,7 @@ func inheritLockDefault(txn *badger.Txn, parent, child Ino) error {
 // applyLockDefault locks a just-committed version by the file's default
 // (inside the committing transaction). Stores without object lock skip the
 // lookup: commits stay one read cheaper.
-func (l *Layer) applyLockDefault(txn *badger.Txn, ino Ino, id uint64, now int64) error {
+func (l *Layer) applyLockDefault(txn *metaTxn, ino Ino, id uint64, now int64) error {
 	if !l.st.Config.ObjectLock {
 		return nil
 	}
@@ -107,5 +107,5 @@ func (l *Layer) applyLockDefault(txn *badger.Txn, ino Ino, id uint64, now int64)
 	cur.Mode = d.Mode
 	cur.RetainUntil = time.Unix(0, now).Add(time.Duration(d.Days) * 24 * time.Hour).UTC()
 	b, _ := lockRecordOf(cur).MarshalBinary()
-	return txn.Set(lockKey(ino, id), b)
+	return txn.putBytes(lockKey(ino, id), b)
 }

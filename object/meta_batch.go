@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log"
-	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,14 +20,14 @@ import (
 // write into it and read their own and their predecessors' pending writes
 // through it, and it is committed as one atomic transaction when it is
 // flushDelay old, when it grows past batchMaxWrites/batchMaxBytes, before a
-// mutation that must be committed when it returns (syncBatch), before any
+// mutation that must be committed when it returns (commitNow), before any
 // read that cannot see the batch (View), and on Sync (fsync, fsyncdir,
 // unmount). The store therefore always holds a prefix of the operations.
 //
-// Rules for code running inside a batch (mutate and friends):
+// Rules for code running inside a batch (mutate):
 //   - validate before writing: an error returned after a write cannot be
 //     undone inside a shared transaction, so it discards the whole batch
-//     and latches the error (see below);
+//     and latches the error (see below); metaTxn enforces it;
 //   - never call View, Sync or another mutate: they wait for the batch.
 //
 // A failed commit loses every operation of the batch, which the kernel was
@@ -48,19 +47,22 @@ const (
 	syncBatchMax = 64 << 10
 )
 
-// batchMode says how a mutation joins the batch.
-type batchMode int
+// commitMode says when a mutation's writes are committed.
+type commitMode int
 
 const (
-	// lazyBatch leaves the mutation pending, committed within flushDelay.
-	lazyBatch batchMode = iota
-	// syncBatch commits the batch, this mutation included, before returning:
-	// for callers with side effects outside Badger that need the commit
-	// (freeing parts, destroying keys) and for code not written for batches.
-	syncBatch
-	// aloneBatch commits earlier writes first, so the mutation starts on an
-	// empty transaction, and then leaves it pending (big multi-object purges).
-	aloneBatch
+	// commitLater leaves the mutation in the pending batch, committed
+	// within flushDelay or by the next sync point.
+	commitLater commitMode = iota
+	// commitNow commits the batch, this mutation included, before
+	// returning: for callers with side effects outside Badger that need the
+	// commit (freeing parts, destroying keys) and for code not written for
+	// batches.
+	commitNow
+	// commitAlone commits earlier writes first, so the mutation starts on an
+	// empty transaction, and then leaves it pending (big multi-object purges,
+	// which scan a snapshot only while the batch holds nothing else).
+	commitAlone
 )
 
 // ErrBatchLost wraps the error of a failed batch commit.
@@ -73,17 +75,14 @@ type metaDB struct {
 
 	mu      sync.Mutex  // guards everything below and every use of txn
 	txn     *badger.Txn // the open batch, nil when none
-	empty   int64       // Badger's write count of txn when it was new
-	prior   int64       // writes in txn before the running mutation
+	writes  int64       // entries written into txn by its mutations
+	size    int64       // their size as Badger estimates it
 	timer   *time.Timer // pending flush of the batch
 	latched error       // a lost batch: returned by every later write and sync
 	closed  bool
 
-	ro      *badger.Txn                // read snapshot while no batch is open (read)
-	scanTxn *badger.Txn                // the running mutation's snapshot (deletePrefix)
-	dirty   atomic.Bool                // txn holds writes not yet committed
-	cur     atomic.Pointer[badger.Txn] // txn, for inBatch without mu
-	curRO   atomic.Pointer[badger.Txn] // ro, for inBatch without mu
+	ro    *badger.Txn // read snapshot while no batch is open (read)
+	dirty atomic.Bool // txn holds writes not yet committed
 
 	// onDiscard runs (under mu) whenever pending writes are dropped without
 	// commit, so the layer forgets what it cached from them.
@@ -95,12 +94,35 @@ type metaDB struct {
 
 	commits atomic.Int64  // batches committed (tests, stats)
 	delay   time.Duration // how long a batch may stay pending (flushDelay; tests)
+
+	valueThreshold int64   // Badger's: values below it are counted inline
+	under          metaTxn // the metaTxn of mutate, read and list, reused under mu
 }
 
-func newMetaDB(raw *badger.DB) *metaDB { return &metaDB{raw: raw, delay: flushDelay} }
+func newMetaDB(raw *badger.DB) *metaDB {
+	return &metaDB{raw: raw, delay: flushDelay, valueThreshold: raw.Opts().ValueThreshold}
+}
 
-// exec runs fn inside the batch as one atomic mutation.
-func (m *metaDB) exec(fn func(txn *badger.Txn) error, mode batchMode) error {
+// wrap returns a new metaTxn for a Badger transaction that is not current
+// (see metaTxn.current): a view.
+func (m *metaDB) wrap(b *badger.Txn) *metaTxn {
+	return &metaTxn{b: b, valueThreshold: m.valueThreshold, raw: m.raw}
+}
+
+// wrapLocked returns the metaTxn for the batch or the read snapshot,
+// reused: callers hold mu, so only one is in use at a time, and the
+// functions they run do not keep it.
+func (m *metaDB) wrapLocked(b *badger.Txn) *metaTxn {
+	t := &m.under
+	*t = metaTxn{b: b, current: true, valueThreshold: m.valueThreshold, raw: m.raw}
+	t.touched, t.touchedInos = t.keyBuf[:0], t.inoBuf[:0]
+	return t
+}
+
+// mutate runs fn inside the batch as one atomic mutation, committed as
+// mode says. It does not take the namespace lock: every write, batched or
+// not, is serialised by the batch, so there are no conflicts to retry.
+func (m *metaDB) mutate(mode commitMode, fn func(txn *metaTxn) error) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.latched != nil {
@@ -109,13 +131,9 @@ func (m *metaDB) exec(fn func(txn *badger.Txn) error, mode batchMode) error {
 	if m.closed {
 		return fmt.Errorf("object: metadata closed")
 	}
-	if !txnFieldsOK {
-		mode = syncBatch // without Badger's counters: a transaction per mutation
-	}
 	if m.txn != nil && m.dirty.Load() {
-		count, size := txnWrites(m.txn)
-		full := count >= batchMaxWrites || size >= batchMaxBytes
-		if full || mode == aloneBatch || (mode == syncBatch && size >= syncBatchMax) {
+		full := m.writes >= batchMaxWrites || m.size >= batchMaxBytes
+		if full || mode == commitAlone || (mode == commitNow && m.size >= syncBatchMax) {
 			if err := m.commitLocked(); err != nil {
 				return err
 			}
@@ -123,22 +141,22 @@ func (m *metaDB) exec(fn func(txn *badger.Txn) error, mode batchMode) error {
 	}
 	if m.txn == nil {
 		m.txn = m.raw.NewTransaction(true)
-		m.cur.Store(m.txn)
-		m.empty, _ = txnWrites(m.txn) // Badger counts its commit marker
+		m.writes, m.size = 0, 0
 	}
-	before, _ := txnWrites(m.txn)
-	m.prior = before - m.empty
-	err := fn(m.txn)
-	m.closeScanLocked()
-	after, size := txnWrites(m.txn)
-	wrote := after != before || after < 0
+	t := m.wrapLocked(m.txn)
+	t.mutation, t.batchWasEmpty = true, m.writes == 0
+	err := fn(t)
+	t.closeScan()
+	wrote := t.writes > 0
+	m.writes += t.writes
+	m.size += t.size
 	if !wrote && !m.dirty.Load() {
 		m.dropTxnLocked() // read-only: a long-lived clean batch would pile up read keys
 	}
 	switch {
 	case err != nil && !wrote:
 		return err // nothing of it in the batch
-	case err != nil && m.prior == 0:
+	case err != nil && t.batchWasEmpty:
 		m.discardLocked() // only its own writes: dropped as a lone transaction would be
 		return err
 	case err != nil:
@@ -149,7 +167,7 @@ func (m *metaDB) exec(fn func(txn *badger.Txn) error, mode batchMode) error {
 		return nil
 	}
 	m.dirty.Store(true)
-	if mode == syncBatch || after >= batchMaxWrites || size >= batchMaxBytes {
+	if mode == commitNow || m.writes >= batchMaxWrites || m.size >= batchMaxBytes {
 		return m.commitLocked()
 	}
 	if m.timer == nil {
@@ -158,51 +176,26 @@ func (m *metaDB) exec(fn func(txn *badger.Txn) error, mode batchMode) error {
 	return nil
 }
 
-// inBatch reports whether txn is the batch transaction or the read
-// snapshot read uses, whose users hold mu: what they read is the current
-// state, so caches may be filled from it.
-func (m *metaDB) inBatch(txn *badger.Txn) bool {
-	return txn != nil && (m.cur.Load() == txn || m.curRO.Load() == txn)
-}
-
 // read runs fn on a view that includes the pending batch, without
 // committing it: the batch itself, or with no batch open a read-only
-// snapshot kept until the next commit. fn may only Get (an iterator over
+// snapshot kept until the next commit. fn may only get (an iterator over
 // the batch would sort all its pending writes).
-func (m *metaDB) read(fn func(txn *badger.Txn) error) error {
+func (m *metaDB) read(fn func(txn *metaTxn) error) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.txn != nil {
-		return fn(m.txn)
+		return fn(m.wrapLocked(m.txn))
 	}
 	if m.ro == nil {
 		m.ro = m.raw.NewTransaction(false)
-		m.curRO.Store(m.ro)
 	}
-	return fn(m.ro)
-}
-
-// scanSnapshot returns a read-only snapshot of what is committed, kept for
-// the running mutation (deletePrefix); it shows the current state only
-// while the batch held no writes when the mutation started.
-func (m *metaDB) scanSnapshot() *badger.Txn {
-	if m.scanTxn == nil {
-		m.scanTxn = m.raw.NewTransaction(false)
-	}
-	return m.scanTxn
-}
-
-func (m *metaDB) closeScanLocked() {
-	if m.scanTxn != nil {
-		m.scanTxn.Discard()
-		m.scanTxn = nil
-	}
+	return fn(m.wrapLocked(m.ro))
 }
 
 // list runs fn, which may iterate, on a snapshot of every mutation made so
 // far (a pending batch is committed first) under the batch lock, so fn may
 // fill caches. A lost batch is not an error here, as in View.
-func (m *metaDB) list(fn func(txn *badger.Txn) error) error {
+func (m *metaDB) list(fn func(txn *metaTxn) error) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.dirty.Load() {
@@ -213,9 +206,8 @@ func (m *metaDB) list(fn func(txn *badger.Txn) error) error {
 	}
 	if m.ro == nil {
 		m.ro = m.raw.NewTransaction(false)
-		m.curRO.Store(m.ro)
 	}
-	return fn(m.ro)
+	return fn(m.wrapLocked(m.ro))
 }
 
 // dropTxnLocked discards the batch transaction and whatever it holds.
@@ -223,7 +215,6 @@ func (m *metaDB) dropTxnLocked() {
 	if m.txn != nil {
 		m.txn.Discard()
 		m.txn = nil
-		m.cur.Store(nil)
 	}
 }
 
@@ -232,7 +223,6 @@ func (m *metaDB) dropROLocked() {
 	if m.ro != nil {
 		m.ro.Discard()
 		m.ro = nil
-		m.curRO.Store(nil)
 	}
 }
 
@@ -244,7 +234,6 @@ func (m *metaDB) commitLocked() error {
 		return m.latched
 	}
 	m.txn = nil
-	m.cur.Store(nil)
 	if !m.dirty.Load() {
 		txn.Discard()
 		return m.latched
@@ -325,26 +314,11 @@ func (m *metaDB) Sync() error {
 // View runs fn in a read-only transaction that sees every mutation made so
 // far: a pending batch is committed first. A lost batch is not an error
 // here: the view then shows what the store holds.
-func (m *metaDB) View(fn func(txn *badger.Txn) error) error {
+func (m *metaDB) View(fn func(txn *metaTxn) error) error {
 	if m.dirty.Load() {
 		m.Flush()
 	}
-	return m.raw.View(fn)
-}
-
-// Update runs fn as a mutation committed before Update returns.
-func (m *metaDB) Update(fn func(txn *badger.Txn) error) error { return m.exec(fn, syncBatch) }
-
-// NewTransaction returns a read-only transaction that sees every mutation
-// made so far; writes go through Update.
-func (m *metaDB) NewTransaction(update bool) *badger.Txn {
-	if update {
-		panic("object: read-write transactions go through metaDB.Update")
-	}
-	if m.dirty.Load() {
-		m.Flush()
-	}
-	return m.raw.NewTransaction(false)
+	return m.raw.View(func(b *badger.Txn) error { return fn(m.wrap(b)) })
 }
 
 // GetSequence and RunValueLogGC pass through: sequences write only their
@@ -370,28 +344,4 @@ func (m *metaDB) Err() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.latched
-}
-
-// txnWrites returns how many writes a transaction holds and their estimated
-// size, from Badger's own counters (the ones its ErrTxnTooBig check uses).
-// Badger does not export them; should a new version rename them, count is
-// -1 and every mutation is treated as one that wrote.
-func txnWrites(txn *badger.Txn) (count, size int64) {
-	if !txnFieldsOK {
-		return -1, 0
-	}
-	v := reflect.ValueOf(txn).Elem()
-	return v.Field(txnCountField).Int(), v.Field(txnSizeField).Int()
-}
-
-var txnCountField, txnSizeField, txnFieldsOK = txnFields()
-
-func txnFields() (int, int, bool) {
-	t := reflect.TypeOf(badger.Txn{})
-	c, okc := t.FieldByName("count")
-	s, oks := t.FieldByName("size")
-	if !okc || !oks || c.Type.Kind() != reflect.Int64 || s.Type.Kind() != reflect.Int64 {
-		return 0, 0, false
-	}
-	return c.Index[0], s.Index[0], true
 }

@@ -14,20 +14,112 @@ import (
 // slowBatches keeps batches pending until something commits them.
 func slowBatches(l *Layer) { l.db.delay = time.Hour }
 
-func TestBatchCountersFound(t *testing.T) {
-	if !txnFieldsOK {
-		t.Fatal("Badger's Txn has no count/size fields any more: every mutation is a transaction of its own (see txnWrites)")
-	}
+// TestTxnCountsItsWrites: the batch limits come from metaTxn's own count
+// of its writes, estimated as Badger estimates them.
+func TestTxnCountsItsWrites(t *testing.T) {
 	l := newTestLayer(t)
-	txn := l.db.raw.NewTransaction(true)
-	defer txn.Discard()
-	c0, s0 := txnWrites(txn)
-	if err := txn.Set([]byte("zz-test"), []byte("v")); err != nil {
-		t.Fatal(err)
+	big := make([]byte, l.db.valueThreshold)
+	tests := []struct {
+		name       string
+		write      func(txn *metaTxn) error
+		writes     int64
+		size       int64
+		batchWrite bool
+	}{
+		{"put inline", func(txn *metaTxn) error { return txn.putBytes([]byte("zz-k"), []byte("v")) }, 1, 4 + 1 + txnEntryOverhead, true},
+		{"put in value log", func(txn *metaTxn) error { return txn.putBytes([]byte("zz-k"), big) }, 1, 4 + txnValuePointer + txnEntryOverhead, true},
+		{"delete", func(txn *metaTxn) error { return txn.delete([]byte("zz-k")) }, 1, 4 + txnEntryOverhead, true},
+		{"two", func(txn *metaTxn) error {
+			if err := txn.putBytes([]byte("zz-a"), []byte("1")); err != nil {
+				return err
+			}
+			return txn.delete([]byte("zz-b"))
+		}, 2, 2*(4+txnEntryOverhead) + 1, true},
+		{"read only", func(txn *metaTxn) error { _, err := txn.has([]byte("zz-k")); return err }, 0, 0, false},
 	}
-	c1, s1 := txnWrites(txn)
-	if c1 != c0+1 || s1 <= s0 {
-		t.Fatalf("counters %d/%d → %d/%d after one Set", c0, s0, c1, s1)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			slowBatches(l)
+			if err := l.FlushMeta(); err != nil {
+				t.Fatal(err)
+			}
+			var got *metaTxn
+			err := l.mutate(commitLater, func(txn *metaTxn) error { got = txn; return tc.write(txn) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.writes != tc.writes || got.size != tc.size {
+				t.Fatalf("counted %d writes of %d bytes, want %d of %d", got.writes, got.size, tc.writes, tc.size)
+			}
+			if l.db.writes != tc.writes || l.db.size != tc.size || l.db.dirty.Load() != tc.batchWrite {
+				t.Fatalf("batch holds %d writes of %d bytes (dirty %v)", l.db.writes, l.db.size, l.db.dirty.Load())
+			}
+		})
+	}
+}
+
+// TestReadAfterWriteRefused: once a mutation has written, it cannot read a
+// key it had not read or written before, so a check that can fail cannot
+// come after a write.
+func TestReadAfterWriteRefused(t *testing.T) {
+	reads := []struct {
+		name string
+		read func(txn *metaTxn, key []byte) error
+	}{
+		{"getItem", func(txn *metaTxn, key []byte) error {
+			_, err := txn.getItem(key)
+			if errors.Is(err, badger.ErrKeyNotFound) {
+				return nil
+			}
+			return err
+		}},
+		{"get", func(txn *metaTxn, key []byte) error { _, err := txn.get(key, &orphanRecord{}); return err }},
+		{"has", func(txn *metaTxn, key []byte) error { _, err := txn.has(key); return err }},
+		{"iterate", func(txn *metaTxn, key []byte) error {
+			it, err := txn.iterate(badger.IteratorOptions{Prefix: key})
+			if err == nil {
+				it.Close()
+			}
+			return err
+		}},
+	}
+	for _, tc := range reads {
+		t.Run(tc.name, func(t *testing.T) {
+			l := newTestLayer(t)
+			slowBatches(l)
+			l.FlushMeta()
+			// Before the first write, the read runs; after it, re-reads of
+			// keys read or written before run too (not iterations).
+			err := l.mutate(commitLater, func(txn *metaTxn) error {
+				if err := tc.read(txn, []byte("zz-r")); err != nil {
+					return err
+				}
+				if err := txn.putBytes([]byte("zz-w"), nil); err != nil {
+					return err
+				}
+				if tc.name == "iterate" {
+					return nil
+				}
+				if err := tc.read(txn, []byte("zz-r")); err != nil {
+					return err
+				}
+				return tc.read(txn, []byte("zz-w"))
+			})
+			if err != nil {
+				t.Fatalf("read before write or re-read: %v", err)
+			}
+			// A read of another key after the first write is refused, and
+			// the mutation fails.
+			err = l.mutate(commitLater, func(txn *metaTxn) error {
+				if err := txn.putBytes([]byte("zz-b"), []byte("1")); err != nil {
+					return err
+				}
+				return tc.read(txn, []byte("zz-other"))
+			})
+			if !errors.Is(err, ErrReadAfterWrite) {
+				t.Fatalf("read after write: %v, want ErrReadAfterWrite", err)
+			}
+		})
 	}
 }
 
@@ -162,8 +254,8 @@ func TestMutationFailingAfterWrite(t *testing.T) {
 	l.FlushMeta()
 	bad := errors.New("bad")
 	// Alone in the batch: dropped like a transaction of its own.
-	err := l.mutateBatched(func(txn *badger.Txn) error {
-		if err := txn.Set([]byte("zz-a"), []byte("1")); err != nil {
+	err := l.mutate(commitLater, func(txn *metaTxn) error {
+		if err := txn.putBytes([]byte("zz-a"), []byte("1")); err != nil {
 			return err
 		}
 		return bad
@@ -173,7 +265,7 @@ func TestMutationFailingAfterWrite(t *testing.T) {
 	}
 	// Failing before any write leaves earlier pending work alone.
 	createFile(t, l, RootIno, "pending")
-	if err := l.mutateBatched(func(txn *badger.Txn) error { return bad }); !errors.Is(err, bad) {
+	if err := l.mutate(commitLater, func(txn *metaTxn) error { return bad }); !errors.Is(err, bad) {
 		t.Fatal(err)
 	}
 	if _, err := l.Create(RootIno, "pending", CreateArgs{Mode: syscall.S_IFREG}); !errors.Is(err, ErrExists) {
@@ -188,14 +280,14 @@ func TestMutationFailingAfterWrite(t *testing.T) {
 	if _, err := l.Lookup(RootIno, "pending"); err != nil {
 		t.Fatal(err)
 	}
-	err = l.db.View(func(txn *badger.Txn) error { _, err := txn.Get([]byte("zz-a")); return err })
+	err = l.db.View(func(txn *metaTxn) error { _, err := txn.getItem([]byte("zz-a")); return err })
 	if !errors.Is(err, badger.ErrKeyNotFound) {
 		t.Fatalf("write of a failed mutation committed: %v", err)
 	}
 	// Entangled with pending work: the batch is lost and the error latched.
 	createFile(t, l, RootIno, "entangled")
-	err = l.mutateBatched(func(txn *badger.Txn) error {
-		txn.Set([]byte("zz-b"), []byte("1"))
+	err = l.mutate(commitLater, func(txn *metaTxn) error {
+		txn.putBytes([]byte("zz-b"), []byte("1"))
 		return bad
 	})
 	if !errors.Is(err, bad) || !errors.Is(l.MetaErr(), ErrBatchLost) {

@@ -4,14 +4,12 @@ import (
 	"errors"
 	"slices"
 	"strings"
-
-	"github.com/dgraph-io/badger/v4"
 )
 
 // The name cache remembers directory entries (and the absence of names)
 // so lookups, creates and unlinks need no Badger read. It is guarded by the
 // batch lock (l.db.mu), like the batch it mirrors: it is only filled from
-// the batch or the read snapshot (inBatch), only changed by mutations in
+// the batch or the read snapshot (metaTxn.current), only changed by mutations in
 // the batch, and cleared with it when pending writes are dropped. So it
 // always equals what a read of the batch would return.
 //
@@ -60,11 +58,16 @@ func (c *nameCache) clear() { c.dirs, c.count = nil, 0 }
 
 // dirent returns the entry name in parent, from the cache when txn is the
 // batch or the read snapshot, caching what it reads.
-func (l *Layer) dirent(txn *badger.Txn, parent Ino, name string) (Dirent, error) {
-	if !l.db.inBatch(txn) {
+func (l *Layer) dirent(txn *metaTxn, parent Ino, name string) (Dirent, error) {
+	if !txn.current {
 		return getDirent(txn, parent, name)
 	}
 	c := &l.names
+	if dn := c.dirs[parent]; dn != nil && txn.mutation {
+		if err := txn.checkRead(direntKey(parent, name)); err != nil {
+			return Dirent{}, err
+		}
+	}
 	if dn := c.dirs[parent]; dn != nil {
 		if d, ok := dn.names[name]; ok {
 			if d.Ino == 0 {
@@ -87,11 +90,11 @@ func (l *Layer) dirent(txn *badger.Txn, parent Ino, name string) (Dirent, error)
 }
 
 // putDirent writes a dirent in the batch and the cache.
-func (l *Layer) putDirent(txn *badger.Txn, parent Ino, name string, d Dirent) error {
+func (l *Layer) putDirent(txn *metaTxn, parent Ino, name string, d Dirent) error {
 	if err := putDirent(txn, parent, name, d); err != nil {
 		return err
 	}
-	if l.db.inBatch(txn) {
+	if txn.current {
 		l.names.set(parent, name, d)
 	} else {
 		l.forgetDir(parent)
@@ -100,11 +103,11 @@ func (l *Layer) putDirent(txn *badger.Txn, parent Ino, name string, d Dirent) er
 }
 
 // delDirent deletes a dirent in the batch and the cache.
-func (l *Layer) delDirent(txn *badger.Txn, parent Ino, name string) error {
-	if err := txn.Delete(direntKey(parent, name)); err != nil {
+func (l *Layer) delDirent(txn *metaTxn, parent Ino, name string) error {
+	if err := txn.delete(direntKey(parent, name)); err != nil {
 		return err
 	}
-	if l.db.inBatch(txn) {
+	if txn.current {
 		l.names.set(parent, name, Dirent{})
 	} else {
 		l.forgetDir(parent)
@@ -128,9 +131,14 @@ func (l *Layer) forgetDir(dir Ino) {
 
 // tomb returns the deleted object last named parent/name, answering from
 // the cache for directories known to have no tombstones.
-func (l *Layer) tomb(txn *badger.Txn, parent Ino, name string) (Ino, error) {
-	if l.db.inBatch(txn) {
+func (l *Layer) tomb(txn *metaTxn, parent Ino, name string) (Ino, error) {
+	if txn.current {
 		if dn := l.names.dirs[parent]; dn != nil && dn.noTombs {
+			if txn.mutation {
+				if err := txn.checkRead(tombKey(parent, name)); err != nil {
+					return 0, err
+				}
+			}
 			return 0, ErrNotFound
 		}
 	}

@@ -61,7 +61,10 @@ func TestNameCacheMatchesStore(t *testing.T) {
 			for _, name := range []string{"x", "y", "z", "a", "b", "c"} {
 				got, gerr := r.l.Lookup(dir.Ino, name)
 				var want Dirent
-				werr := r.l.db.raw.View(func(txn *badger.Txn) (err error) { want, err = getDirent(txn, dir.Ino, name); return })
+				werr := r.l.db.raw.View(func(txn *badger.Txn) (err error) {
+					want, err = getDirent(r.l.db.wrap(txn), dir.Ino, name)
+					return
+				})
 				if (gerr == nil) != (werr == nil) || (gerr == nil && got.Ino != want.Ino) {
 					t.Fatalf("%s/%s: cache says %v %v, store %v %v", dp, name, got, gerr, want, werr)
 				}

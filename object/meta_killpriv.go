@@ -87,8 +87,8 @@ func (l *Layer) KillPriv(ino Ino, c Caller) error {
 	}
 	hasCap := false
 	if !l.capFree.has(ino) {
-		err := l.db.read(func(txn *badger.Txn) error {
-			_, err := txn.Get(xattrKey(ino, CapXattr))
+		err := l.db.read(func(txn *metaTxn) error {
+			_, err := txn.getItem(xattrKey(ino, CapXattr))
 			if errors.Is(err, badger.ErrKeyNotFound) {
 				// Under the batch lock, so a SetXattr cannot slip in
 				// between the look and the note.
@@ -106,7 +106,7 @@ func (l *Layer) KillPriv(ino Ino, c Caller) error {
 	if bits == 0 && !hasCap {
 		return nil
 	}
-	return l.mutateBatched(func(txn *badger.Txn) error {
+	return l.mutate(commitLater, func(txn *metaTxn) error {
 		n, err := l.getInode(txn, ino)
 		if err != nil {
 			return err
@@ -117,9 +117,9 @@ func (l *Layer) KillPriv(ino Ino, c Caller) error {
 
 // killPriv clears bits of n's mode and its file capabilities inside a
 // mutation, and writes n.
-func (l *Layer) killPriv(txn *badger.Txn, n *Inode, bits uint32) error {
+func (l *Layer) killPriv(txn *metaTxn, n *Inode, bits uint32) error {
 	n.Mode &^= bits
-	if err := txn.Delete(xattrKey(n.Ino, CapXattr)); err != nil {
+	if err := txn.delete(xattrKey(n.Ino, CapXattr)); err != nil {
 		return err
 	}
 	l.capFree.set(n.Ino, true)

@@ -9,29 +9,19 @@ import (
 	"github.com/dgraph-io/badger/v4"
 )
 
-// mutate runs fn as one atomic mutation under the namespace lock, committed
-// (with every pending one before it) when mutate returns: what callers need
-// whose next step depends on the commit, such as freeing parts the mutation
-// unreferenced. If fn fails, nothing it wrote remains, and the caches, which
-// fn may have filled with records that never committed, are dropped.
-func (l *Layer) mutate(fn func(txn *badger.Txn) error) error {
-	return l.mutateMode(fn, syncBatch)
-}
-
-// mutateBatched runs fn as one atomic mutation under the namespace lock and
-// leaves it in the pending batch, committed within flushDelay or by the
-// next sync point (meta_batch.go). fn must do every check that can fail
-// before its first write: an error after a write drops the whole batch.
-// Reads (Inode, Lookup, …) see the mutation at once; a crash loses at most
-// the pending batch, never part of a mutation.
-func (l *Layer) mutateBatched(fn func(txn *badger.Txn) error) error {
-	return l.mutateMode(fn, lazyBatch)
-}
-
-func (l *Layer) mutateMode(fn func(txn *badger.Txn) error, mode batchMode) error {
+// mutate runs fn as one atomic mutation under the namespace lock,
+// committed as mode says (meta_batch.go): commitNow for callers whose next
+// step depends on the commit, such as freeing parts the mutation
+// unreferenced; commitLater for the rest, whose writes reads (Inode,
+// Lookup, …) see at once and a crash loses only as part of the pending
+// batch, never part of a mutation. fn follows the rule of metaTxn: every
+// check that can fail before the first write. If fn fails, nothing it wrote
+// remains, and the caches, which fn may have filled with records that never
+// committed, are dropped.
+func (l *Layer) mutate(mode commitMode, fn func(txn *metaTxn) error) error {
 	l.nsMu.Lock()
 	defer l.nsMu.Unlock()
-	return l.db.exec(fn, mode) // writes it drops clear the caches (onDiscard)
+	return l.db.mutate(mode, fn) // writes it drops clear the caches (onDiscard)
 }
 
 // errTombRaced: the tombstone under a name changed between Create's look
@@ -51,8 +41,8 @@ func checkName(name string) error {
 func isDir(mode uint32) bool { return mode&syscall.S_IFMT == syscall.S_IFDIR }
 func isReg(mode uint32) bool { return mode&syscall.S_IFMT == syscall.S_IFREG }
 
-func getDirent(txn *badger.Txn, parent Ino, name string) (Dirent, error) {
-	item, err := txn.Get(direntKey(parent, name))
+func getDirent(txn *metaTxn, parent Ino, name string) (Dirent, error) {
+	item, err := txn.getItem(direntKey(parent, name))
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return Dirent{}, ErrNotFound
 	}
@@ -64,9 +54,9 @@ func getDirent(txn *badger.Txn, parent Ino, name string) (Dirent, error) {
 	return d, err
 }
 
-func putDirent(txn *badger.Txn, parent Ino, name string, d Dirent) error {
+func putDirent(txn *metaTxn, parent Ino, name string, d Dirent) error {
 	b, _ := d.MarshalBinary()
-	return txn.Set(direntKey(parent, name), b)
+	return txn.putBytes(direntKey(parent, name), b)
 }
 
 // Lookup returns the inode named name in directory parent.
@@ -75,7 +65,7 @@ func (l *Layer) Lookup(parent Ino, name string) (*Inode, error) {
 		return nil, ErrNameTooLong
 	}
 	var n *Inode
-	err := l.db.read(func(txn *badger.Txn) error {
+	err := l.db.read(func(txn *metaTxn) error {
 		d, err := l.dirent(txn, parent, name)
 		if err != nil {
 			return err
@@ -142,7 +132,7 @@ func (l *Layer) Create(parent Ino, name string, a CreateArgs) (*Inode, error) {
 			}
 			tombOpen = tomb != 0 && l.isOpen(tomb)
 		}
-		err = l.mutateBatched(func(txn *badger.Txn) error {
+		err = l.mutate(commitLater, func(txn *metaTxn) error {
 			revived = nil
 			return l.create(txn, parent, name, a, n, tomb, tombOpen, &revived)
 		})
@@ -165,7 +155,7 @@ func (l *Layer) Create(parent Ino, name string, a CreateArgs) (*Inode, error) {
 // create is the mutation of Create; tomb is the tombstoned object under
 // name when Create looked (errTombRaced if that changed), tombOpen whether it
 // was open.
-func (l *Layer) create(txn *badger.Txn, parent Ino, name string, a CreateArgs, n *Inode, tomb Ino, tombOpen bool, revived **Inode) error {
+func (l *Layer) create(txn *metaTxn, parent Ino, name string, a CreateArgs, n *Inode, tomb Ino, tombOpen bool, revived **Inode) error {
 	ino, now := n.Ino, n.Ctime
 	p, err := l.getInode(txn, parent)
 	if err != nil {
@@ -196,6 +186,11 @@ func (l *Layer) create(txn *badger.Txn, parent Ino, name string, a CreateArgs, n
 		}
 	}
 	if isDir(a.Mode) {
+		// inheritLockDefault reads after inheritDirSSE may have written:
+		// read it first (metaTxn's rule).
+		if _, err := getLockDefault(txn, parent); err != nil {
+			return err
+		}
 		p.Nlink++
 		if err := l.inheritDirSSE(txn, parent, ino); err != nil {
 			return err
@@ -233,7 +228,7 @@ func (l *Layer) Link(ino, newParent Ino, newName string) (*Inode, error) {
 		return nil, err
 	}
 	var out *Inode
-	err := l.mutateBatched(func(txn *badger.Txn) error {
+	err := l.mutate(commitLater, func(txn *metaTxn) error {
 		n, err := l.getInode(txn, ino)
 		if err != nil {
 			return err
@@ -256,7 +251,7 @@ func (l *Layer) Link(ino, newParent Ino, newName string) (*Inode, error) {
 			if err := l.clearTombstone(txn, ino); err != nil {
 				return err
 			}
-			if err := txn.Delete(orphanKey(ino)); err != nil {
+			if err := txn.delete(orphanKey(ino)); err != nil {
 				return err
 			}
 		}
@@ -277,15 +272,15 @@ func (l *Layer) Link(ino, newParent Ino, newName string) (*Inode, error) {
 // touchDir updates a directory's times and adjusts its link count, for
 // callers that change its entries without the name cache's helpers
 // (versions.go): the cache forgets the directory.
-func (l *Layer) touchDir(txn *badger.Txn, dir Ino, now int64, dlink int) error {
-	if l.db.inBatch(txn) {
+func (l *Layer) touchDir(txn *metaTxn, dir Ino, now int64, dlink int) error {
+	if txn.current {
 		l.forgetDir(dir)
 	}
 	return l.bumpDir(txn, dir, now, dlink)
 }
 
 // bumpDir updates a directory's times and adjusts its link count.
-func (l *Layer) bumpDir(txn *badger.Txn, dir Ino, now int64, dlink int) error {
+func (l *Layer) bumpDir(txn *metaTxn, dir Ino, now int64, dlink int) error {
 	p, err := l.getInode(txn, dir)
 	if err != nil {
 		return err
@@ -302,7 +297,7 @@ func (l *Layer) bumpDir(txn *badger.Txn, dir Ino, now int64, dlink int) error {
 // goes, the object stays with a delete marker as its current version, as in
 // a versioned S3 bucket; its versions remain until purged.
 func (l *Layer) Unlink(parent Ino, name string) error {
-	return l.mutateBatched(func(txn *badger.Txn) error {
+	return l.mutate(commitLater, func(txn *metaTxn) error {
 		d, err := l.dirent(txn, parent, name)
 		if err != nil {
 			return err
@@ -310,7 +305,15 @@ func (l *Layer) Unlink(parent Ino, name string) error {
 		if isDir(d.Mode) {
 			return ErrIsDir
 		}
-		if _, err := l.getInode(txn, d.Ino); err != nil {
+		n, err := l.getInode(txn, d.Ino)
+		if err != nil {
+			return err
+		}
+		if _, err := l.getInode(txn, parent); err != nil {
+			return err
+		}
+		shadowed, err := l.primeDropLink(txn, n, parent, name)
+		if err != nil {
 			return err
 		}
 		now := time.Now().UnixNano()
@@ -320,15 +323,31 @@ func (l *Layer) Unlink(parent Ino, name string) error {
 		if err := l.bumpDir(txn, parent, now, 0); err != nil {
 			return err
 		}
-		return l.dropLink(txn, d.Ino, now, parent, name)
+		return l.dropLink(txn, d.Ino, now, parent, name, shadowed)
 	})
+}
+
+// primeDropLink reads, before a mutation's first write (metaTxn's rule),
+// the tombstone under parent/name that dropLink of n will shadow, and
+// returns its object (0 if none) for dropLink.
+func (l *Layer) primeDropLink(txn *metaTxn, n *Inode, parent Ino, name string) (Ino, error) {
+	if n.Nlink > 1 || !isReg(n.Mode) || n.Version == 0 {
+		return 0, nil // dropLink keeps the object or orphans it: no tombstone
+	}
+	old, err := l.tomb(txn, parent, name)
+	if errors.Is(err, ErrNotFound) {
+		return 0, nil
+	}
+	return old, err
 }
 
 // dropLink removes the link parent/name of ino and retires the object when
 // none remain. A regular file with content keeps its versions behind a
 // delete marker and a tombstone under its last name, so its history stays
 // reachable by path (the versions view, `ssefs versions`).
-func (l *Layer) dropLink(txn *badger.Txn, ino Ino, now int64, parent Ino, name string) error {
+// shadowed is the object of the tombstone under parent/name, from
+// primeDropLink.
+func (l *Layer) dropLink(txn *metaTxn, ino Ino, now int64, parent Ino, name string, shadowed Ino) error {
 	n, err := l.getInode(txn, ino)
 	if err != nil {
 		return err
@@ -348,17 +367,17 @@ func (l *Layer) dropLink(txn *badger.Txn, ino Ino, now int64, parent Ino, name s
 	if err := l.addDeleteMarker(txn, n, now); err != nil {
 		return err
 	}
-	if err := l.setTombstone(txn, parent, name, ino); err != nil {
+	if err := l.setTombstone(txn, parent, name, ino, shadowed); err != nil {
 		return err
 	}
 	return l.putInode(txn, n)
 }
 
 // addDeleteMarker makes a delete marker the object's current version.
-func (l *Layer) addDeleteMarker(txn *badger.Txn, n *Inode, now int64) error {
+func (l *Layer) addDeleteMarker(txn *metaTxn, n *Inode, now int64) error {
 	v := &Version{ID: nextVersionID(n.Version, now), Mtime: now, Flags: VersionDeleteMarker}
 	b, _ := v.MarshalBinary()
-	if err := txn.Set(versionKey(n.Ino, v.ID), b); err != nil {
+	if err := txn.putBytes(versionKey(n.Ino, v.ID), b); err != nil {
 		return err
 	}
 	n.Version = v.ID
@@ -374,14 +393,15 @@ func nextVersionID(prev uint64, now int64) uint64 {
 
 // purgeObject deletes an object's records: xattrs, versions, tombstone and
 // inode. Callers free the parts of its versions (purgeVersions) first.
-func (l *Layer) purgeObject(txn *badger.Txn, n *Inode) error {
-	if err := l.deletePrefix(txn, xattrPrefix(n.Ino), versionPrefix(n.Ino), ruleKey(n.Ino)); err != nil {
+// tomb is what tombstoneOf read before the mutation's first write.
+func (l *Layer) purgeObject(txn *metaTxn, n *Inode, tomb tombstoneState) error {
+	if err := txn.deletePrefixes(xattrPrefix(n.Ino), versionPrefix(n.Ino), ruleKey(n.Ino)); err != nil {
 		return err
 	}
-	if err := l.clearTombstone(txn, n.Ino); err != nil {
+	if err := dropTombstone(txn, n.Ino, tomb); err != nil {
 		return err
 	}
-	if err := txn.Delete(orphanKey(n.Ino)); err != nil {
+	if err := txn.delete(orphanKey(n.Ino)); err != nil {
 		return err
 	}
 	l.orphans.remove(n.Ino)
@@ -389,7 +409,7 @@ func (l *Layer) purgeObject(txn *badger.Txn, n *Inode) error {
 		if err := l.dropDirSSE(txn, n.Ino); err != nil {
 			return err
 		}
-		if l.db.inBatch(txn) {
+		if txn.current {
 			l.forgetDir(n.Ino)
 		}
 	}
@@ -397,59 +417,34 @@ func (l *Layer) purgeObject(txn *badger.Txn, n *Inode) error {
 	return l.deleteInode(txn, n.Ino)
 }
 
-// deletePrefix deletes every key under the prefixes in txn. When the batch
-// held no writes of earlier mutations when this one started it scans a
-// read-only snapshot (one for the whole mutation): an iterator on the write
-// transaction would re-sort all its pending writes each time, which makes
-// batched purges quadratic. Callers never add keys under a prefix earlier
-// in the same mutation. Each prefix gets an iterator of its own, bounded
-// by it: an unbounded one skips every deleted key after the prefix.
-func (l *Layer) deletePrefix(txn *badger.Txn, prefixes ...[]byte) error {
-	src := txn
-	if l.db.inBatch(txn) && l.db.prior == 0 {
-		src = l.db.scanSnapshot()
-	}
-	var keys [][]byte
-	for _, prefix := range prefixes {
-		it := src.NewIterator(badger.IteratorOptions{Prefix: prefix})
-		for it.Rewind(); it.Valid(); it.Next() {
-			keys = append(keys, it.Item().KeyCopy(nil))
-		}
-		it.Close()
-	}
-	for _, k := range keys {
-		if err := txn.Delete(k); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // dirEmpty reports whether dir has no entries: from the name cache when it
 // knows every entry, else by iterating (on the batch, an iterator sorts all
 // pending writes; Rmdir avoids that by starting a batch of its own).
-func (l *Layer) dirEmpty(txn *badger.Txn, dir Ino) bool {
-	if l.db.inBatch(txn) {
+func (l *Layer) dirEmpty(txn *metaTxn, dir Ino) (bool, error) {
+	if txn.current {
 		if dn := l.names.dirs[dir]; dn != nil && dn.complete {
 			for _, d := range dn.names {
 				if d.Ino != 0 {
-					return false
+					return false, nil
 				}
 			}
-			return true
+			return true, nil
 		}
 	}
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: direntPrefix(dir)})
+	it, err := txn.iterate(badger.IteratorOptions{Prefix: direntPrefix(dir)})
+	if err != nil {
+		return false, err
+	}
 	defer it.Close()
 	it.Rewind()
-	return !it.Valid()
+	return !it.Valid(), nil
 }
 
 // needsAlone reports whether Rmdir of parent/name must check emptiness by
 // iterating: name is a directory whose every entry the cache does not know.
 func (l *Layer) needsAlone(parent Ino, name string) bool {
 	alone := false
-	l.db.read(func(txn *badger.Txn) error {
+	l.db.read(func(txn *metaTxn) error {
 		if d, err := l.dirent(txn, parent, name); err == nil && isDir(d.Mode) {
 			dn := l.names.dirs[d.Ino]
 			alone = dn == nil || !dn.complete
@@ -463,11 +458,11 @@ func (l *Layer) needsAlone(parent Ino, name string) bool {
 // the directory is empty, it starts a batch of its own, so the check
 // iterates committed dirents, not every pending write.
 func (l *Layer) Rmdir(parent Ino, name string) error {
-	mode := lazyBatch
+	mode := commitLater
 	if l.needsAlone(parent, name) {
-		mode = aloneBatch
+		mode = commitAlone
 	}
-	return l.mutateMode(func(txn *badger.Txn) error {
+	return l.mutate(mode, func(txn *metaTxn) error {
 		d, err := l.dirent(txn, parent, name)
 		if err != nil {
 			return err
@@ -475,11 +470,16 @@ func (l *Layer) Rmdir(parent Ino, name string) error {
 		if !isDir(d.Mode) {
 			return ErrNotDir
 		}
-		if !l.dirEmpty(txn, d.Ino) {
+		if empty, err := l.dirEmpty(txn, d.Ino); err != nil {
+			return err
+		} else if !empty {
 			return ErrNotEmpty
 		}
 		n, err := l.getInode(txn, d.Ino)
 		if err != nil {
+			return err
+		}
+		if _, err := l.getInode(txn, parent); err != nil {
 			return err
 		}
 		now := time.Now().UnixNano()
@@ -491,7 +491,7 @@ func (l *Layer) Rmdir(parent Ino, name string) error {
 		}
 		l.forgetDir(d.Ino)
 		return l.orphan(txn, n)
-	}, mode)
+	})
 }
 
 // Rename flags, as renameat2(2).
@@ -510,7 +510,7 @@ func (l *Layer) Rename(oldParent Ino, oldName string, newParent Ino, newName str
 	if flags&^(RenameNoReplace|RenameExchange) != 0 || flags == RenameNoReplace|RenameExchange {
 		return ErrInvalid
 	}
-	return l.mutateBatched(func(txn *badger.Txn) error {
+	return l.mutate(commitLater, func(txn *metaTxn) error {
 		src, err := l.dirent(txn, oldParent, oldName)
 		if err != nil {
 			return err
@@ -548,6 +548,16 @@ func (l *Layer) Rename(oldParent Ino, oldName string, newParent Ino, newName str
 		if exists && dst.Ino == src.Ino {
 			return nil // same object: rename(2) does nothing
 		}
+		var shadowed Ino // the tombstone dropLink shadows
+		if exists && !isDir(dst.Mode) {
+			n, err := l.getInode(txn, dst.Ino)
+			if err != nil {
+				return err
+			}
+			if shadowed, err = l.primeDropLink(txn, n, newParent, newName); err != nil {
+				return err
+			}
+		}
 		srcDir := isDir(src.Mode)
 		dlinkOld, dlinkNew := 0, 0
 		if srcDir && oldParent != newParent {
@@ -560,7 +570,9 @@ func (l *Layer) Rename(oldParent Ino, oldName string, newParent Ino, newName str
 			case !srcDir && dstDir:
 				return ErrIsDir
 			case dstDir:
-				if !l.dirEmpty(txn, dst.Ino) {
+				if empty, err := l.dirEmpty(txn, dst.Ino); err != nil {
+					return err
+				} else if !empty {
 					return ErrNotEmpty
 				}
 				n, err := l.getInode(txn, dst.Ino)
@@ -573,7 +585,7 @@ func (l *Layer) Rename(oldParent Ino, oldName string, newParent Ino, newName str
 				l.forgetDir(dst.Ino)
 				dlinkNew--
 			default:
-				if err := l.dropLink(txn, dst.Ino, now, newParent, newName); err != nil {
+				if err := l.dropLink(txn, dst.Ino, now, newParent, newName, shadowed); err != nil {
 					return err
 				}
 			}
@@ -600,7 +612,7 @@ func (l *Layer) Rename(oldParent Ino, oldName string, newParent Ino, newName str
 	})
 }
 
-func (l *Layer) exchange(txn *badger.Txn, op Ino, on string, src Dirent, np Ino, nn string, dst Dirent, now int64) error {
+func (l *Layer) exchange(txn *metaTxn, op Ino, on string, src Dirent, np Ino, nn string, dst Dirent, now int64) error {
 	if err := l.putDirent(txn, op, on, dst); err != nil {
 		return err
 	}
@@ -630,7 +642,7 @@ func (l *Layer) exchange(txn *badger.Txn, op Ino, on string, src Dirent, np Ino,
 	return l.touchCtime(txn, dst.Ino, now)
 }
 
-func (l *Layer) touchCtime(txn *badger.Txn, ino Ino, now int64) error {
+func (l *Layer) touchCtime(txn *metaTxn, ino Ino, now int64) error {
 	n, err := l.getInode(txn, ino)
 	if err != nil {
 		return err
@@ -656,8 +668,11 @@ func (l *Layer) ReadDir(dir Ino) ([]DirEntry, error) {
 	}
 	var out []DirEntry
 	prefix := direntPrefix(dir)
-	err := l.db.list(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 100})
+	err := l.db.list(func(txn *metaTxn) error {
+		it, err := txn.iterate(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 100})
+		if err != nil {
+			return err
+		}
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			item := it.Item()

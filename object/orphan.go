@@ -13,10 +13,10 @@ import (
 // racing the unlink, a process whose cwd it is, an fstat of an open file),
 // and POSIX wants those to keep working. Forget purges it once the kernel
 // lets go; Open purges orphans left by a previous mount.
-func (l *Layer) orphan(txn *badger.Txn, n *Inode) error {
+func (l *Layer) orphan(txn *metaTxn, n *Inode) error {
 	n.Nlink = 0
 	mark, _ := orphanRecord{}.MarshalBinary()
-	if err := txn.Set(orphanKey(n.Ino), mark); err != nil {
+	if err := txn.putBytes(orphanKey(n.Ino), mark); err != nil {
 		return err
 	}
 	l.orphans.add(n.Ino)
@@ -107,43 +107,78 @@ func (l *Layer) flushForgotten() error {
 			open[ino] = true
 		}
 	}
-	// A batch of its own: deletePrefix then scans a snapshot, not every
+	// A batch of its own: deletePrefixes then scans a snapshot, not every
 	// pending write, and a purge of 128 objects never meets a full batch.
-	return l.mutateMode(func(txn *badger.Txn) error {
+	// Every object is read before the first is purged (metaTxn's rule).
+	return l.mutate(commitAlone, func(txn *metaTxn) error {
+		purges := make([]orphanPurge, 0, len(inos))
+		planned := make(map[Ino]bool, len(inos))
 		for _, ino := range inos {
-			if open[ino] {
-				continue
+			if open[ino] || planned[ino] {
+				continue // a second purge of ino would find its records gone
 			}
-			if err := l.purgeOrphan(txn, ino); err != nil {
+			planned[ino] = true
+			p, err := l.readOrphan(txn, ino)
+			if err != nil {
+				return err
+			}
+			purges = append(purges, p)
+		}
+		for _, p := range purges {
+			if err := l.purgeOrphan(txn, p); err != nil {
 				return err
 			}
 		}
 		return nil
-	}, aloneBatch)
+	})
 }
 
-func (l *Layer) purgeOrphan(txn *badger.Txn, ino Ino) error {
-	if _, err := txn.Get(orphanKey(ino)); errors.Is(err, badger.ErrKeyNotFound) {
-		return nil
-	} else if err != nil {
-		return err
+// orphanPurge is what purging one orphan needs, read before any write.
+type orphanPurge struct {
+	ino    Ino
+	marked bool   // it has an orphan record
+	n      *Inode // its inode; nil when gone
+	tomb   tombstoneState
+}
+
+func (l *Layer) readOrphan(txn *metaTxn, ino Ino) (orphanPurge, error) {
+	p := orphanPurge{ino: ino}
+	var err error
+	if p.marked, err = txn.has(orphanKey(ino)); err != nil || !p.marked {
+		return p, err
 	}
-	n, err := l.getInode(txn, ino)
+	p.n, err = l.getInode(txn, ino)
 	if errors.Is(err, ErrNotFound) {
-		return txn.Delete(orphanKey(ino))
+		return p, nil
 	}
-	if err != nil || n.Nlink > 0 {
-		return err
+	if err != nil || p.n.Nlink > 0 {
+		return p, err
 	}
-	return l.purgeObject(txn, n)
+	p.tomb, err = tombstoneOf(txn, ino)
+	return p, err
+}
+
+func (l *Layer) purgeOrphan(txn *metaTxn, p orphanPurge) error {
+	switch {
+	case !p.marked:
+		return nil
+	case p.n == nil:
+		return txn.delete(orphanKey(p.ino))
+	case p.n.Nlink > 0:
+		return nil
+	}
+	return l.purgeObject(txn, p.n, p.tomb)
 }
 
 // sweepOrphans purges the orphans a previous mount left: no kernel holds
 // them any more.
 func (l *Layer) sweepOrphans() error {
 	var inos []Ino
-	err := l.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixKey(pfxOrphan)})
+	err := l.db.View(func(txn *metaTxn) error {
+		it, err := txn.iterate(badger.IteratorOptions{Prefix: prefixKey(pfxOrphan)})
+		if err != nil {
+			return err
+		}
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			inos = append(inos, keyIno(it.Item().Key()))

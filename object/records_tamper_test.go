@@ -6,8 +6,6 @@ import (
 	"errors"
 	"io"
 	"testing"
-
-	"github.com/dgraph-io/badger/v4"
 )
 
 // Offsets into a version record of record version 2 (docs/FORMAT.md).
@@ -112,9 +110,9 @@ func TestTamperedVersionRecords(t *testing.T) {
 				// Tamper through the layer's own handle on the metadata, then
 				// open the store again so that no cache remembers the record.
 				var rec records
-				err = r.l.db.Update(func(txn *badger.Txn) error {
+				err = r.l.db.mutate(commitNow, func(txn *metaTxn) error {
 					for p, id := range map[*[]byte]uint64{&rec.old: vs[0].ID, &rec.cur: vs[1].ID} {
-						item, err := txn.Get(versionKey(n.Ino, id))
+						item, err := txn.getItem(versionKey(n.Ino, id))
 						if err != nil {
 							return err
 						}
@@ -123,9 +121,9 @@ func TestTamperedVersionRecords(t *testing.T) {
 						}
 					}
 					if b := tc.tamper(rec); b != nil {
-						return txn.Set(versionKey(n.Ino, vs[1].ID), b)
+						return txn.putBytes(versionKey(n.Ino, vs[1].ID), b)
 					}
-					return txn.Delete(versionKey(n.Ino, vs[1].ID))
+					return txn.delete(versionKey(n.Ino, vs[1].ID))
 				})
 				if err != nil {
 					t.Fatal(err)
@@ -174,8 +172,8 @@ func TestTamperedOlderVersionRecord(t *testing.T) {
 	if err != nil || len(vs) != 2 {
 		t.Fatalf("versions = %v, %v", vs, err)
 	}
-	err = r.l.db.Update(func(txn *badger.Txn) error {
-		item, err := txn.Get(versionKey(ino, vs[0].ID))
+	err = r.l.db.mutate(commitNow, func(txn *metaTxn) error {
+		item, err := txn.getItem(versionKey(ino, vs[0].ID))
 		if err != nil {
 			return err
 		}
@@ -184,7 +182,7 @@ func TestTamperedOlderVersionRecord(t *testing.T) {
 			return err
 		}
 		binary.BigEndian.PutUint64(b[vrecSize:], 2) // "fi"
-		return txn.Set(versionKey(ino, vs[0].ID), b)
+		return txn.putBytes(versionKey(ino, vs[0].ID), b)
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -32,7 +32,7 @@ func (l *Layer) DirDefault(dir Ino) (*SSEChoice, error) {
 	if ok {
 		return c, nil
 	}
-	err := l.db.View(func(txn *badger.Txn) (err error) { c, err = readDirSSE(txn, dir); return })
+	err := l.db.View(func(txn *metaTxn) (err error) { c, err = readDirSSE(txn, dir); return })
 	if err != nil {
 		return nil, err
 	}
@@ -40,8 +40,8 @@ func (l *Layer) DirDefault(dir Ino) (*SSEChoice, error) {
 	return c, nil
 }
 
-func readDirSSE(txn *badger.Txn, dir Ino) (*SSEChoice, error) {
-	item, err := txn.Get(dirSSEKey(dir))
+func readDirSSE(txn *metaTxn, dir Ino) (*SSEChoice, error) {
+	item, err := txn.getItem(dirSSEKey(dir))
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return nil, nil
 	}
@@ -124,11 +124,11 @@ func (l *Layer) setDirDefaultTree(dir Ino, c *SSEChoice) error {
 	for len(todo) > 0 {
 		d := todo[len(todo)-1]
 		todo = todo[:len(todo)-1]
-		err := l.mutate(func(txn *badger.Txn) error {
+		err := l.mutate(commitNow, func(txn *metaTxn) error {
 			if c == nil {
-				return txn.Delete(dirSSEKey(d))
+				return txn.delete(dirSSEKey(d))
 			}
-			return txn.Set(dirSSEKey(d), marshalDirSSE(c))
+			return txn.putBytes(dirSSEKey(d), marshalDirSSE(c))
 		})
 		l.uncacheDirSSE(d)
 		if err != nil {
@@ -149,16 +149,16 @@ func (l *Layer) setDirDefaultTree(dir Ino, c *SSEChoice) error {
 
 // inheritDirSSE gives a new directory its parent's SSE default (inside the
 // transaction that creates it).
-func (l *Layer) inheritDirSSE(txn *badger.Txn, parent, child Ino) error {
+func (l *Layer) inheritDirSSE(txn *metaTxn, parent, child Ino) error {
 	c, err := readDirSSE(txn, parent)
 	if err != nil || c == nil {
 		return err
 	}
-	return txn.Set(dirSSEKey(child), marshalDirSSE(c))
+	return txn.putBytes(dirSSEKey(child), marshalDirSSE(c))
 }
 
 // dropDirSSE removes a deleted directory's default.
-func (l *Layer) dropDirSSE(txn *badger.Txn, dir Ino) error {
+func (l *Layer) dropDirSSE(txn *metaTxn, dir Ino) error {
 	l.uncacheDirSSE(dir)
-	return txn.Delete(dirSSEKey(dir))
+	return txn.delete(dirSSEKey(dir))
 }

@@ -126,7 +126,7 @@ func (l *Layer) Rewrap(ino Ino, c SSEChoice) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		err = l.mutate(func(txn *badger.Txn) error {
+		err = l.mutate(commitNow, func(txn *metaTxn) error {
 			m, err := l.getInode(txn, ino)
 			if err != nil {
 				return err
@@ -167,8 +167,11 @@ func (l *Layer) Unrecoverable() ([]Ino, error) {
 		return nil, err
 	}
 	var out []Ino
-	err = l.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixKey(pfxInode)})
+	err = l.db.View(func(txn *metaTxn) error {
+		it, err := txn.iterate(badger.IteratorOptions{Prefix: prefixKey(pfxInode)})
+		if err != nil {
+			return err
+		}
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			var n Inode

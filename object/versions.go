@@ -57,8 +57,11 @@ func (l *Layer) Versions(ino Ino) ([]VersionInfo, error) {
 	}
 	var out []VersionInfo
 	prefix := versionPrefix(ino)
-	err = l.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 256})
+	err = l.db.View(func(txn *metaTxn) error {
+		it, err := txn.iterate(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 256})
+		if err != nil {
+			return err
+		}
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			var vi VersionInfo
@@ -125,23 +128,29 @@ func (l *Layer) Restore(ino Ino, id uint64) (*VersionInfo, error) {
 	now := time.Now().UnixNano()
 	v := &Version{Size: old.Size, Mtime: now, Runs: old.Runs}
 	var relinked nameRef
-	err = l.mutate(func(txn *badger.Txn) error {
+	err = l.mutate(commitNow, func(txn *metaTxn) error {
 		n, err := l.getInode(txn, ino)
 		if err != nil {
 			return err
 		}
-		if n.Nlink == 0 {
-			if relinked, err = l.relinkDeleted(txn, n); err != nil {
+		relink := n.Nlink == 0
+		if relink {
+			if relinked, err = l.readRelink(txn, n); err != nil {
 				return err
 			}
 		}
 		v.ID = nextVersionID(n.Version, now)
-		v.Seal(oek[:], ino)
-		b, _ := v.MarshalBinary()
-		if err := txn.Set(versionKey(ino, v.ID), b); err != nil {
+		if err := l.applyLockDefault(txn, ino, v.ID, now); err != nil { // reads, then its first write
 			return err
 		}
-		if err := l.applyLockDefault(txn, ino, v.ID, now); err != nil {
+		if relink {
+			if err := l.relinkDeleted(txn, n, relinked); err != nil {
+				return err
+			}
+		}
+		v.Seal(oek[:], ino)
+		b, _ := v.MarshalBinary()
+		if err := txn.putBytes(versionKey(ino, v.ID), b); err != nil {
 			return err
 		}
 		n.Version, n.Size, n.Mtime, n.Ctime = v.ID, v.Size, v.Mtime, now
@@ -158,10 +167,10 @@ func (l *Layer) Restore(ino Ino, id uint64) (*VersionInfo, error) {
 	return &VersionInfo{ID: v.ID, Size: v.Size, Mtime: v.Mtime, Current: true}, nil
 }
 
-// relinkDeleted puts a deleted object back under the name its tombstone
-// records.
-func (l *Layer) relinkDeleted(txn *badger.Txn, n *Inode) (nameRef, error) {
-	item, err := txn.Get(deletedKey(n.Ino))
+// readRelink does the checks and reads of relinkDeleted, before the
+// mutation's first write (metaTxn's rule), and returns the name to restore.
+func (l *Layer) readRelink(txn *metaTxn, n *Inode) (nameRef, error) {
+	item, err := txn.getItem(deletedKey(n.Ino))
 	if err != nil {
 		return nameRef{}, fmt.Errorf("object %d is deleted and its former name is unknown: %w", n.Ino, ErrNotFound)
 	}
@@ -173,14 +182,26 @@ func (l *Layer) relinkDeleted(txn *badger.Txn, n *Inode) (nameRef, error) {
 	if _, err := getDirent(txn, ref.parent, ref.name); err == nil {
 		return nameRef{}, fmt.Errorf("cannot restore %q: %w", ref.name, ErrExists)
 	}
-	if err := l.clearTombstone(txn, n.Ino); err != nil {
+	if _, err := tombstoneOf(txn, n.Ino); err != nil {
 		return nameRef{}, err
+	}
+	if _, err := l.getInode(txn, ref.parent); err != nil {
+		return nameRef{}, err
+	}
+	return ref, nil
+}
+
+// relinkDeleted puts a deleted object back under the name its tombstone
+// records, which readRelink found before the mutation's first write.
+func (l *Layer) relinkDeleted(txn *metaTxn, n *Inode, ref nameRef) error {
+	if err := l.clearTombstone(txn, n.Ino); err != nil {
+		return err
 	}
 	n.Nlink = 1
 	if err := l.touchDir(txn, ref.parent, time.Now().UnixNano(), 0); err != nil {
-		return nameRef{}, err
+		return err
 	}
-	return ref, putDirent(txn, ref.parent, ref.name, Dirent{Ino: n.Ino, Mode: n.Mode & syscall.S_IFMT})
+	return putDirent(txn, ref.parent, ref.name, Dirent{Ino: n.Ino, Mode: n.Mode & syscall.S_IFMT})
 }
 
 // reloadOpen points the open content state of ino, if any, at version v.
@@ -233,7 +254,7 @@ func (l *Layer) purgeVersions(ino Ino, drop map[uint64]bool) (int, int64, error)
 	var dead []Run
 	var newCur *Version
 	var names []nameRef
-	err := l.mutate(func(txn *badger.Txn) error {
+	err := l.mutate(commitNow, func(txn *metaTxn) error {
 		dead, newCur, names = nil, nil, nil
 		n, err := l.getInode(txn, ino)
 		if err != nil {
@@ -244,7 +265,10 @@ func (l *Layer) purgeVersions(ino Ino, drop map[uint64]bool) (int, int64, error)
 		}
 		live := map[uint64]bool{}
 		var keep []*Version
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: versionPrefix(ino), PrefetchValues: true})
+		it, err := txn.iterate(badger.IteratorOptions{Prefix: versionPrefix(ino), PrefetchValues: true})
+		if err != nil {
+			return err
+		}
 		for it.Rewind(); it.Valid(); it.Next() {
 			var v Version
 			if err := it.Item().Value(v.UnmarshalBinary); err != nil {
@@ -261,35 +285,48 @@ func (l *Layer) purgeVersions(ino Ino, drop map[uint64]bool) (int, int64, error)
 			}
 		}
 		it.Close()
-		for id := range drop {
-			if err := txn.Delete(versionKey(ino, id)); err != nil {
+		// What the end of the purge reads is read before its first write.
+		var relink *nameRef
+		var tomb tombstoneState
+		switch {
+		case len(keep) == 0:
+			if names, tomb, err = l.readRemoval(txn, n); err != nil {
 				return err
 			}
-			if err := txn.Delete(lockKey(ino, id)); err != nil { // an expired lock goes with its version
+		case drop[n.Version] && n.Nlink == 0 && !keep[len(keep)-1].Deleted():
+			ref, err := l.readRelink(txn, n)
+			if err != nil {
+				return err
+			}
+			relink = &ref
+		}
+		for id := range drop {
+			if err := txn.delete(versionKey(ino, id)); err != nil {
+				return err
+			}
+			if err := txn.delete(lockKey(ino, id)); err != nil { // an expired lock goes with its version
 				return err
 			}
 		}
 		dead = deadRuns(dead, live)
 		for _, r := range dead {
 			if r.Inline {
-				if err := txn.Delete(inlineKey(r.Part)); err != nil {
+				if err := txn.delete(inlineKey(r.Part)); err != nil {
 					return err
 				}
 			}
 		}
 		switch {
 		case len(keep) == 0:
-			names, err = l.removeObject(txn, n)
-			return err
+			return l.removeObject(txn, n, names, tomb)
 		case drop[n.Version]:
 			newCur = keep[len(keep)-1]
-			if n.Nlink == 0 && !newCur.Deleted() {
+			if relink != nil {
 				// Removing a delete marker undeletes the file, as in S3.
-				ref, err := l.relinkDeleted(txn, n)
-				if err != nil {
+				if err := l.relinkDeleted(txn, n, *relink); err != nil {
 					return err
 				}
-				names = append(names, ref)
+				names = append(names, *relink)
 			}
 			n.Version, n.Size, n.Mtime, n.Ctime = newCur.ID, newCur.Size, newCur.Mtime, time.Now().UnixNano()
 			if newCur.Deleted() && n.Nlink > 0 {
@@ -344,27 +381,40 @@ func deadRuns(runs []Run, live map[uint64]bool) []Run {
 	return out
 }
 
-// removeObject deletes an object that has no versions left, and its names.
-func (l *Layer) removeObject(txn *badger.Txn, n *Inode) ([]nameRef, error) {
+// readRemoval reads what removeObject reads, before the mutation's first
+// write (metaTxn's rule), and returns the names of n, which go with it: S3
+// deletes a key whose last version is deleted.
+func (l *Layer) readRemoval(txn *metaTxn, n *Inode) ([]nameRef, tombstoneState, error) {
 	var names []nameRef
 	if n.Nlink > 0 {
-		// Its names go too: S3 deletes a key whose last version is deleted.
 		var err error
 		if names, err = l.namesOf(txn, n.Ino); err != nil {
-			return nil, err
+			return nil, tombstoneState{}, err
 		}
-		now := time.Now().UnixNano()
 		for _, nm := range names {
-			if err := txn.Delete(direntKey(nm.parent, nm.name)); err != nil {
-				return nil, err
-			}
-			if err := l.touchDir(txn, nm.parent, now, 0); err != nil {
-				return nil, err
+			if _, err := l.getInode(txn, nm.parent); err != nil {
+				return nil, tombstoneState{}, err
 			}
 		}
 	}
+	tomb, err := tombstoneOf(txn, n.Ino)
+	return names, tomb, err
+}
+
+// removeObject deletes an object that has no versions left and its names,
+// and tombstone, which readRemoval found.
+func (l *Layer) removeObject(txn *metaTxn, n *Inode, names []nameRef, tomb tombstoneState) error {
+	now := time.Now().UnixNano()
+	for _, nm := range names {
+		if err := txn.delete(direntKey(nm.parent, nm.name)); err != nil {
+			return err
+		}
+		if err := l.touchDir(txn, nm.parent, now, 0); err != nil {
+			return err
+		}
+	}
 	l.forgetKey(n.Ino)
-	return names, l.purgeObject(txn, n)
+	return l.purgeObject(txn, n, tomb)
 }
 
 type nameRef struct {
@@ -374,9 +424,12 @@ type nameRef struct {
 
 // namesOf finds the directory entries of ino by scanning dirents; only
 // purging the last version of a linked file needs it.
-func (l *Layer) namesOf(txn *badger.Txn, ino Ino) ([]nameRef, error) {
+func (l *Layer) namesOf(txn *metaTxn, ino Ino) ([]nameRef, error) {
 	var out []nameRef
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixKey(pfxDirent), PrefetchValues: true})
+	it, err := txn.iterate(badger.IteratorOptions{Prefix: prefixKey(pfxDirent), PrefetchValues: true})
+	if err != nil {
+		return nil, err
+	}
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
 		var d Dirent
