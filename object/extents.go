@@ -3,6 +3,8 @@ package object
 import (
 	"errors"
 	"sort"
+
+	"github.com/ssefs/ssefs/chunkstore"
 )
 
 // ChunkSize is the plaintext size of one DARE package and of a write
@@ -120,8 +122,8 @@ func runsWithin(runs []Run, from, to int64) int {
 }
 
 // partsOf returns the set of part ids the runs reference.
-func partsOf(runs []Run) map[uint64]bool {
-	m := make(map[uint64]bool, len(runs))
+func partsOf(runs []Run) map[chunkstore.PartID]bool {
+	m := make(map[chunkstore.PartID]bool, len(runs))
 	for _, r := range runs {
 		m[r.Part] = true
 	}

@@ -53,15 +53,37 @@ func (f *File) latch(err error) error {
 // commit on a full disk gives the space back at once. Callers hold f.mu
 // and have drained the pipeline.
 func (f *File) discardUncommitted() {
-	ids := make([]uint64, 0, len(f.pending)+len(f.pendingInline))
-	for _, id := range f.pending {
-		f.l.st.Parts.Remove(chunkstore.PartID(id))
-		ids = append(ids, id)
+	for _, p := range f.pending {
+		p.store.Remove(p.id)
 	}
-	for id := range f.pendingInline {
-		delete(f.inline, id)
-		ids = append(ids, id)
+	f.l.releaseParts(pendingIDs(f.pending)...)
+	f.pending = nil
+}
+
+// syncPending makes the parts written since the last commit durable, with
+// one Sync per store. The part directory syncs even when no part file is
+// pending, as it always has: its Sync also makes durable the shard
+// directories created since the last one. Callers hold f.mu.
+func (f *File) syncPending() error {
+	type group struct {
+		store partStore
+		ids   []chunkstore.PartID
 	}
-	f.l.releaseParts(ids...)
-	f.pending, f.pendingInline = nil, nil
+	groups := []group{{store: f.l.fileParts()}}
+next:
+	for _, p := range f.pending {
+		for i := range groups {
+			if groups[i].store == p.store {
+				groups[i].ids = append(groups[i].ids, p.id)
+				continue next
+			}
+		}
+		groups = append(groups, group{p.store, []chunkstore.PartID{p.id}})
+	}
+	for _, g := range groups {
+		if err := g.store.Sync(g.ids...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
