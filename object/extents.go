@@ -11,11 +11,20 @@ import (
 // buffer: a read decrypts whole packages, a write buffers whole chunks.
 const ChunkSize = 1 << 16
 
-// chunkOf returns the chunk index holding byte off.
-func chunkOf(off int64) uint64 { return uint64(off / ChunkSize) }
+// ChunkIndex numbers the chunks of a file: chunk c holds the file bytes
+// from c.Start() up to the next chunk's start. Write buffers and the spill
+// pipeline are keyed by it.
+type ChunkIndex uint64
 
-// chunksFor returns how many chunks a file of size bytes spans.
-func chunksFor(size int64) uint64 { return uint64((size + ChunkSize - 1) / ChunkSize) }
+// Start is the file offset of the chunk's first byte.
+func (c ChunkIndex) Start() int64 { return int64(c) * ChunkSize }
+
+// chunkOf returns the chunk index holding byte off.
+func chunkOf(off int64) ChunkIndex { return ChunkIndex(off / ChunkSize) }
+
+// chunksFor returns how many chunks a file of size bytes spans, which is
+// also the index of the first chunk past its end.
+func chunksFor(size int64) ChunkIndex { return ChunkIndex((size + ChunkSize - 1) / ChunkSize) }
 
 // errBadRuns reports a run list that is not sorted, overlaps itself or
 // points outside its part.

@@ -57,7 +57,7 @@ type File struct {
 	runsGen  uint64 // bumped whenever runs is replaced (setRuns)
 	size     int64
 	mtime    int64
-	dirty    map[uint64]*dirtyChunk
+	dirty    map[ChunkIndex]*dirtyChunk
 	pending  []pendingPart // parts written since the last commit
 	inl      *inlineParts  // this file's inline parts: pending, or kept from the last commit
 	modified bool
@@ -65,12 +65,12 @@ type File struct {
 
 	// The spill pipeline (spill.go): batches of chunks being sealed into
 	// parts in the background while writes go on.
-	inflight map[uint64][]*dirtyChunk // chunk → buffers being sealed, oldest first
-	queue    []*spillBatch            // taken, not yet installed, in order
-	sealing  bool                     // a sealer goroutine is running
-	spillErr error                    // first background failure, reported by the next write or commit
-	lost     error                    // latched: buffered data was lost, nothing commits (writeback.go)
-	cond     *sync.Cond               // signalled when a batch is installed
+	inflight map[ChunkIndex][]*dirtyChunk // chunk → buffers being sealed, oldest first
+	queue    []*spillBatch                // taken, not yet installed, in order
+	sealing  bool                         // a sealer goroutine is running
+	spillErr error                        // first background failure, reported by the next write or commit
+	lost     error                        // latched: buffered data was lost, nothing commits (writeback.go)
+	cond     *sync.Cond                   // signalled when a batch is installed
 
 	ra readAhead // windows decrypted ahead of a sequential reader (readahead.go)
 }
@@ -113,7 +113,7 @@ func (l *Layer) OpenFile(ino Ino) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &File{l: l, ino: ino, oek: oek, gen: g, refs: 1, dirty: map[uint64]*dirtyChunk{}, inl: newInlineParts(l.db, ino), mtime: n.Mtime}
+	f := &File{l: l, ino: ino, oek: oek, gen: g, refs: 1, dirty: map[ChunkIndex]*dirtyChunk{}, inl: newInlineParts(l.db, ino), mtime: n.Mtime}
 	if n.Version != 0 {
 		v, err := l.loadVersion(n, n.Version, oek)
 		if errors.Is(err, ErrNotFound) { // the inode names it: missing data, not "no such file"
@@ -269,7 +269,7 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 		c := chunkOf(pos)
 		spanEnd := min(end, int64(c+1)*ChunkSize)
 		if f.buffered(c) {
-			start := int64(c) * ChunkSize
+			start := c.Start()
 			if err := f.readLayered(p[pos-off:spanEnd-off], c, pos-start, f.layers(c, true)); err != nil {
 				return int(pos - off), err
 			}
@@ -311,8 +311,8 @@ func (f *File) dropDirty() {
 // bytes [ws, we). A new buffer stays sparse, so the write reads nothing;
 // a write that does not touch an existing sparse buffer's range fills it
 // first, keeping one written range per buffer.
-func (f *File) dirtyChunk(c uint64, ws, we int64) (*dirtyChunk, error) {
-	start := int64(c) * ChunkSize
+func (f *File) dirtyChunk(c ChunkIndex, ws, we int64) (*dirtyChunk, error) {
+	start := c.Start()
 	if d, ok := f.dirty[c]; ok {
 		if !d.filled && !d.touches(ws-start, we-start) {
 			if err := f.fill(c, d); err != nil {
@@ -361,7 +361,7 @@ func (f *File) WriteAt(p []byte, off int64) (int, error) {
 	pos, end := off, off+int64(len(p))
 	for pos < end {
 		c := chunkOf(pos)
-		start := int64(c) * ChunkSize
+		start := c.Start()
 		wend := min(end, start+ChunkSize)
 		d, err := f.dirtyChunk(c, pos, wend)
 		if err != nil {

@@ -27,7 +27,7 @@ var plainPool = sync.Pool{New: func() any { b := make([]byte, 0, partChunks*Chun
 // spillBatch is up to partChunks dirty chunks taken out of the write buffer
 // to be sealed into one part: of each, only the range to store.
 type spillBatch struct {
-	chunks []uint64
+	chunks []ChunkIndex
 	bufs   []*dirtyChunk
 	spans  [][2]int64 // per chunk: the bytes [lo, hi) of the buffer to store
 	// merge marks the chunks stored whole although their buffer is
@@ -62,8 +62,8 @@ const maxChunkRuns = 8
 // whose buffer is sparse: the sealer reads the rest in the background, off
 // the writer's path. Either choice stores the same content. Callers hold
 // f.mu.
-func (f *File) storeSpan(c uint64, d *dirtyChunk) (span [2]int64, merge bool) {
-	start := int64(c) * ChunkSize
+func (f *File) storeSpan(c ChunkIndex, d *dirtyChunk) (span [2]int64, merge bool) {
+	start := c.Start()
 	valid := min(ChunkSize, f.size-start)
 	lo, hi := d.lo, min(d.hi, valid)
 	switch {
@@ -95,7 +95,7 @@ func (f *File) stored(b *spillBatch, i int, tmp []byte) []byte {
 	if !b.merge[i] {
 		return d.buf[sp[0]:sp[1]]
 	}
-	if err := f.readRuns(b.oek[:], b.runs, tmp[:sp[1]], int64(b.chunks[i])*ChunkSize); err != nil {
+	if err := f.readRuns(b.oek[:], b.runs, tmp[:sp[1]], b.chunks[i].Start()); err != nil {
 		b.spans[i] = [2]int64{d.lo, min(d.hi, sp[1])}
 		return d.buf[b.spans[i][0]:b.spans[i][1]]
 	}
@@ -110,13 +110,13 @@ func (f *File) stored(b *spillBatch, i int, tmp []byte) []byte {
 // batch, not one per chunk, and about the bytes written. The parts go to
 // store.
 func (f *File) takeBatches(store partStore) []*spillBatch {
-	chunks := make([]uint64, 0, len(f.dirty))
+	chunks := make([]ChunkIndex, 0, len(f.dirty))
 	for c := range f.dirty {
 		chunks = append(chunks, c)
 	}
 	sort.Slice(chunks, func(i, j int) bool { return chunks[i] < chunks[j] })
 	if f.inflight == nil {
-		f.inflight = map[uint64][]*dirtyChunk{}
+		f.inflight = map[ChunkIndex][]*dirtyChunk{}
 	}
 	var out []*spillBatch
 	for len(chunks) > 0 {
@@ -280,7 +280,7 @@ func (f *File) mapBatch(b *spillBatch) {
 		if sp[0] == sp[1] {
 			continue
 		}
-		r := Run{Off: int64(c)*ChunkSize + sp[0], Len: sp[1] - sp[0], Part: b.id, PartOff: partOff, PartLen: plainLen, Inline: b.store == partStore(f.inl)}
+		r := Run{Off: c.Start() + sp[0], Len: sp[1] - sp[0], Part: b.id, PartOff: partOff, PartLen: plainLen, Inline: b.store == partStore(f.inl)}
 		partOff += r.Len
 		// A truncate since the batch was taken cut these bytes off.
 		if r, ok := clip(r, 0, f.size); ok {

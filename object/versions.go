@@ -87,7 +87,7 @@ func (l *Layer) OpenVersion(ino Ino, id uint64) (*File, error) {
 		return nil, err
 	}
 	return &File{l: l, ino: ino, oek: oek, base: v.ID, runs: v.Runs, size: v.Size, mtime: v.Mtime,
-		dirty: map[uint64]*dirtyChunk{}, inl: newInlineParts(l.db, ino), detached: true}, nil
+		dirty: map[ChunkIndex]*dirtyChunk{}, inl: newInlineParts(l.db, ino), detached: true}, nil
 }
 
 // versionOf loads an object's inode, its unsealed key and one of its
