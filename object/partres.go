@@ -23,10 +23,11 @@ func (l *Layer) reservePart() (chunkstore.PartID, error) {
 	r := &l.parts
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	id, err := l.newPartID()
+	n, err := l.nextPart()
 	if err != nil {
 		return 0, err
 	}
+	id := chunkstore.PartID(n)
 	if r.ids == nil {
 		r.ids = map[chunkstore.PartID]struct{}{}
 	}
@@ -54,18 +55,14 @@ func (l *Layer) gcHorizon() (horizon chunkstore.PartID, reserved map[chunkstore.
 	r := &l.parts
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if horizon, err = l.newPartID(); err != nil {
+	n, err := l.nextPart()
+	if err != nil {
 		return 0, nil, err
 	}
+	horizon = chunkstore.PartID(n)
 	reserved = make(map[chunkstore.PartID]bool, len(r.ids))
 	for id := range r.ids {
 		reserved[id] = true
 	}
 	return horizon, reserved, nil
-}
-
-// newPartID allocates a part id that was never used.
-func (l *Layer) newPartID() (chunkstore.PartID, error) {
-	n, err := l.nextPart()
-	return chunkstore.PartID(n), err
 }
