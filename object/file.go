@@ -508,8 +508,7 @@ func (f *File) commitLocked() error {
 		}
 	}
 	f.inl.committed(live)
-	// Committed (in the metadata batch, which gc's scan sees) or removed.
-	f.l.releaseParts(pendingIDs(f.pending)...)
+	f.releasePending()
 	f.pending = f.pending[:0]
 	f.base = v.ID
 	f.modified = false

@@ -80,12 +80,3 @@ type pendingPart struct {
 	id    chunkstore.PartID
 	store partStore
 }
-
-// pendingIDs lists the ids of parts.
-func pendingIDs(parts []pendingPart) []chunkstore.PartID {
-	ids := make([]chunkstore.PartID, len(parts))
-	for i, p := range parts {
-		ids[i] = p.id
-	}
-	return ids
-}

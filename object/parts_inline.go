@@ -25,23 +25,32 @@ type inlineParts struct {
 	db  *metaDB
 	ino Ino // the object, for errors; 0 when not one file's
 
-	mu      sync.Mutex
-	mem     map[chunkstore.PartID][]byte   // sealed parts: pending, or kept from the last commit
-	pending map[chunkstore.PartID]struct{} // written, no committed version references them yet
+	mu  sync.Mutex
+	mem map[chunkstore.PartID]inlinePart // pending parts, and those kept from the last commit
+}
+
+// inlinePart is a sealed inline part held in memory.
+type inlinePart struct {
+	sealed  []byte
+	pending bool // written, no committed version references it yet
 }
 
 var _ partStore = (*inlineParts)(nil)
 
+// newInlineParts returns the inline parts of object ino (0: of none); its
+// map is made by the first Write, as most open files never write one.
 func newInlineParts(db *metaDB, ino Ino) *inlineParts {
-	return &inlineParts{db: db, ino: ino, mem: map[chunkstore.PartID][]byte{}, pending: map[chunkstore.PartID]struct{}{}}
+	return &inlineParts{db: db, ino: ino}
 }
 
 // Write keeps sealed (not a copy) until the version's commit.
 func (s *inlineParts) Write(id chunkstore.PartID, sealed []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.mem[id] = sealed
-	s.pending[id] = struct{}{}
+	if s.mem == nil {
+		s.mem = map[chunkstore.PartID]inlinePart{}
+	}
+	s.mem[id] = inlinePart{sealed: sealed, pending: true}
 	return nil
 }
 
@@ -66,8 +75,8 @@ func (s *inlineParts) Open(id chunkstore.PartID, encSize int64) (io.ReaderAt, er
 func (s *inlineParts) cached(id chunkstore.PartID) ([]byte, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	b, ok := s.mem[id]
-	return b, ok
+	p, ok := s.mem[id]
+	return p.sealed, ok
 }
 
 // load reads a part's record; a missing one is ErrPartNotFound.
@@ -100,8 +109,7 @@ func (s *inlineParts) Size(id chunkstore.PartID) (int64, error) {
 // record of any other.
 func (s *inlineParts) Remove(id chunkstore.PartID) error {
 	s.mu.Lock()
-	_, pending := s.pending[id]
-	delete(s.pending, id)
+	pending := s.mem[id].pending
 	delete(s.mem, id)
 	s.mu.Unlock()
 	if pending {
@@ -156,7 +164,6 @@ func (s *inlineParts) free(id chunkstore.PartID, encSize int64) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.mem, id)
-	delete(s.pending, id)
 	return encSize, nil
 }
 
@@ -166,9 +173,10 @@ func (s *inlineParts) free(id chunkstore.PartID, encSize int64) (int64, error) {
 func (s *inlineParts) committed(live map[chunkstore.PartID]bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	clear(s.pending)
-	for id := range s.mem {
-		if !live[id] {
+	for id, p := range s.mem {
+		if live[id] {
+			s.mem[id] = inlinePart{sealed: p.sealed}
+		} else {
 			delete(s.mem, id)
 		}
 	}

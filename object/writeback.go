@@ -56,8 +56,16 @@ func (f *File) discardUncommitted() {
 	for _, p := range f.pending {
 		p.store.Remove(p.id)
 	}
-	f.l.releaseParts(pendingIDs(f.pending)...)
+	f.releasePending()
 	f.pending = nil
+}
+
+// releasePending ends the reservations of the pending parts: committed
+// (in the metadata batch, which gc's scan sees) or removed.
+func (f *File) releasePending() {
+	for _, p := range f.pending {
+		f.l.releaseParts(p.id)
+	}
 }
 
 // syncPending makes the parts written since the last commit durable, with
@@ -65,25 +73,43 @@ func (f *File) discardUncommitted() {
 // pending, as it always has: its Sync also makes durable the shard
 // directories created since the last one. Callers hold f.mu.
 func (f *File) syncPending() error {
-	type group struct {
-		store partStore
-		ids   []chunkstore.PartID
+	files := f.l.fileParts()
+	if err := syncStore(files, f.pending); err != nil {
+		return err
 	}
-	groups := []group{{store: f.l.fileParts()}}
-next:
-	for _, p := range f.pending {
-		for i := range groups {
-			if groups[i].store == p.store {
-				groups[i].ids = append(groups[i].ids, p.id)
-				continue next
+	for i, p := range f.pending {
+		if p.store != partStore(files) && !syncedBefore(f.pending[:i], p.store) {
+			if err := syncStore(p.store, f.pending); err != nil {
+				return err
 			}
-		}
-		groups = append(groups, group{p.store, []chunkstore.PartID{p.id}})
-	}
-	for _, g := range groups {
-		if err := g.store.Sync(g.ids...); err != nil {
-			return err
 		}
 	}
 	return nil
+}
+
+// syncedBefore reports whether one of pending is in store s.
+func syncedBefore(pending []pendingPart, s partStore) bool {
+	for _, p := range pending {
+		if p.store == s {
+			return true
+		}
+	}
+	return false
+}
+
+// syncStore syncs the parts of pending that s holds.
+func syncStore(s partStore, pending []pendingPart) error {
+	n := 0
+	for _, p := range pending {
+		if p.store == s {
+			n++
+		}
+	}
+	ids := make([]chunkstore.PartID, 0, n)
+	for _, p := range pending {
+		if p.store == s {
+			ids = append(ids, p.id)
+		}
+	}
+	return s.Sync(ids...)
 }
