@@ -7,6 +7,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/ssefs/ssefs/chunkstore"
+	"github.com/ssefs/ssefs/dare"
 )
 
 // errCompactRace aborts a compaction that lost a race with an open or a
@@ -62,11 +63,12 @@ func (l *Layer) compact(ino Ino) (compacted bool, freed int64, err error) {
 	var newRuns []Run
 	var written []chunkstore.PartID
 	var writtenBytes int64
-	var reserved []uint64 // released once committed or removed: gc must not see them before
+	var reserved []chunkstore.PartID // released once committed or removed: gc must not see them before
 	defer func() { l.releaseParts(reserved...) }()
+	parts := l.fileParts() // compaction writes part files: its parts are far too big to go inline
 	cleanup := func() {
 		for _, id := range written {
-			l.st.Parts.Remove(id)
+			parts.Remove(id)
 		}
 	}
 	buf := make([]byte, partChunks*ChunkSize)
@@ -86,20 +88,20 @@ func (l *Layer) compact(ino Ino) (compacted bool, freed int64, err error) {
 				return false, 0, err
 			}
 			reserved = append(reserved, id)
-			sealed, err := chunkstore.SealPart(l.cipher, src.oek[:], chunkstore.PartID(id), buf[:length])
+			sealed, err := chunkstore.SealPart(l.cipher, src.oek[:], id, buf[:length])
 			if err == nil {
-				err = l.st.Parts.Write(chunkstore.PartID(id), sealed)
+				err = parts.Write(id, sealed)
 			}
 			if err != nil {
 				cleanup()
 				return false, 0, err
 			}
-			written = append(written, chunkstore.PartID(id))
+			written = append(written, id)
 			writtenBytes += int64(len(sealed))
 			newRuns = append(newRuns, Run{Off: off, Len: length, Part: id, PartLen: length})
 		}
 	}
-	if err := l.st.Parts.Sync(written...); err != nil {
+	if err := parts.Sync(written...); err != nil {
 		cleanup()
 		return false, 0, err
 	}
@@ -124,7 +126,15 @@ func (l *Layer) compact(ino Ino) (compacted bool, freed int64, err error) {
 			if dead, err = l.unreferenced(txn, ino, src.runs, v); err != nil {
 				return err
 			}
-			return txn.put(versionKey(ino, v.ID), v)
+			if err := txn.put(versionKey(ino, v.ID), v); err != nil {
+				return err
+			}
+			for _, r := range dead {
+				if err := l.storeOf(r).dropIn(txn, r.Part); err != nil {
+					return err
+				}
+			}
+			return nil
 		})
 	}
 	l.filesMu.Unlock()
@@ -137,13 +147,8 @@ func (l *Layer) compact(ino Ino) (compacted bool, freed int64, err error) {
 		return false, 0, fmt.Errorf("object %d: compaction: %w", ino, err)
 	}
 	for _, r := range dead {
-		if r.Inline {
-			continue // inline parts belong to files far too small to fragment
-		}
-		if sz, err := l.st.Parts.Size(chunkstore.PartID(r.Part)); err == nil {
-			freed += sz
-		}
-		l.st.Parts.Remove(chunkstore.PartID(r.Part))
+		sz, _ := l.storeOf(r).free(r.Part, dare.EncryptedSize(r.PartLen)) // a part left behind is gc's
+		freed += sz
 	}
 	l.notify(Change{Ino: ino})
 	return true, freed - writtenBytes, nil
@@ -152,7 +157,7 @@ func (l *Layer) compact(ino Ino) (compacted bool, freed int64, err error) {
 // unreferenced returns one run per part of runs that no version of ino
 // references once next replaces the stored version of its id.
 func (l *Layer) unreferenced(txn *metaTxn, ino Ino, runs []Run, next *Version) ([]Run, error) {
-	live := map[uint64]bool{}
+	live := map[chunkstore.PartID]bool{}
 	it, err := txn.iterate(badger.IteratorOptions{Prefix: versionPrefix(ino), PrefetchValues: true})
 	if err != nil {
 		return nil, err

@@ -3,17 +3,28 @@ package object
 import (
 	"errors"
 	"sort"
+
+	"github.com/ssefs/ssefs/chunkstore"
 )
 
 // ChunkSize is the plaintext size of one DARE package and of a write
 // buffer: a read decrypts whole packages, a write buffers whole chunks.
 const ChunkSize = 1 << 16
 
-// chunkOf returns the chunk index holding byte off.
-func chunkOf(off int64) uint64 { return uint64(off / ChunkSize) }
+// ChunkIndex numbers the chunks of a file: chunk c holds the file bytes
+// from c.Start() up to the next chunk's start. Write buffers and the spill
+// pipeline are keyed by it.
+type ChunkIndex uint64
 
-// chunksFor returns how many chunks a file of size bytes spans.
-func chunksFor(size int64) uint64 { return uint64((size + ChunkSize - 1) / ChunkSize) }
+// Start is the file offset of the chunk's first byte.
+func (c ChunkIndex) Start() int64 { return int64(c) * ChunkSize }
+
+// chunkOf returns the chunk index holding byte off.
+func chunkOf(off int64) ChunkIndex { return ChunkIndex(off / ChunkSize) }
+
+// chunksFor returns how many chunks a file of size bytes spans, which is
+// also the index of the first chunk past its end.
+func chunksFor(size int64) ChunkIndex { return ChunkIndex((size + ChunkSize - 1) / ChunkSize) }
 
 // errBadRuns reports a run list that is not sorted, overlaps itself or
 // points outside its part.
@@ -120,8 +131,8 @@ func runsWithin(runs []Run, from, to int64) int {
 }
 
 // partsOf returns the set of part ids the runs reference.
-func partsOf(runs []Run) map[uint64]bool {
-	m := make(map[uint64]bool, len(runs))
+func partsOf(runs []Run) map[chunkstore.PartID]bool {
+	m := make(map[chunkstore.PartID]bool, len(runs))
 	for _, r := range runs {
 		m[r.Part] = true
 	}

@@ -5,11 +5,13 @@ import (
 	"reflect"
 	"sort"
 	"testing"
+
+	"github.com/ssefs/ssefs/chunkstore"
 )
 
 func TestOverlay(t *testing.T) {
 	r := func(off, n int64, p uint64, po int64) Run {
-		return Run{Off: off, Len: n, Part: p, PartOff: po, PartLen: 1 << 20}
+		return Run{Off: off, Len: n, Part: chunkstore.PartID(p), PartOff: po, PartLen: 1 << 20}
 	}
 	tests := []struct {
 		name string
@@ -46,7 +48,7 @@ func TestOverlay(t *testing.T) {
 func TestOverlayModel(t *testing.T) {
 	rng := rand.New(rand.NewSource(1))
 	type loc struct {
-		part uint64
+		part chunkstore.PartID
 		off  int64
 	}
 	const span = 400
@@ -74,7 +76,7 @@ func TestOverlayModel(t *testing.T) {
 				if k+1 < len(starts) {
 					n = min(n, int64(starts[k+1]-s))
 				}
-				nrs = append(nrs, Run{Off: int64(s), Len: n, Part: uint64(op + 1), PartOff: partOff, PartLen: 1 << 20})
+				nrs = append(nrs, Run{Off: int64(s), Len: n, Part: chunkstore.PartID(op + 1), PartOff: partOff, PartLen: 1 << 20})
 				partOff += n
 			}
 			runs = overlay(runs, nrs...)

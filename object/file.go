@@ -50,30 +50,28 @@ type File struct {
 	oek keyring.ObjectKey
 	gen uint64 // l.sse.gen when oek was fetched; a mismatch forces a key re-check
 
-	mu      sync.RWMutex
-	refs    int
-	base    uint64 // committed version this state started from
-	runs    []Run  // extents: committed ones overlaid with spilled ones
-	runsGen uint64 // bumped whenever runs is replaced (setRuns)
-	size    int64
-	mtime   int64
-	dirty   map[uint64]*dirtyChunk
-	pending []uint64          // part files written since the last commit
-	inline  map[uint64][]byte // sealed inline parts: pending, or read cache
-	// pendingInline marks the inline parts spilled since the last commit.
-	pendingInline map[uint64]bool
-	modified      bool
-	detached      bool // a read-only view of an old version (OpenVersion)
+	mu       sync.RWMutex
+	refs     int
+	base     uint64 // committed version this state started from
+	runs     []Run  // extents: committed ones overlaid with spilled ones
+	runsGen  uint64 // bumped whenever runs is replaced (setRuns)
+	size     int64
+	mtime    int64
+	dirty    map[ChunkIndex]*dirtyChunk
+	pending  []pendingPart // parts written since the last commit
+	inl      *inlineParts  // this file's inline parts: pending, or kept from the last commit
+	modified bool
+	detached bool // a read-only view of an old version (OpenVersion)
 
 	// The spill pipeline (spill.go): batches of chunks being sealed into
 	// parts in the background while writes go on.
-	inflight map[uint64][]*dirtyChunk // chunk → buffers being sealed, oldest first
-	queue    []*spillBatch            // taken, not yet installed, in order
-	sealing  bool                     // a sealer goroutine is running
-	spillErr error                    // first background failure, reported by the next write or commit
-	lost     error                    // latched: buffered data was lost, nothing commits (writeback.go)
-	refused  error                    // a write was refused for space since the last commit (space.go)
-	cond     *sync.Cond               // signalled when a batch is installed
+	inflight map[ChunkIndex][]*dirtyChunk // chunk → buffers being sealed, oldest first
+	queue    []*spillBatch                // taken, not yet installed, in order
+	sealing  bool                         // a sealer goroutine is running
+	spillErr error                        // first background failure, reported by the next write or commit
+	lost     error                        // latched: buffered data was lost, nothing commits (writeback.go)
+	refused  error                        // a write was refused for space since the last commit (space.go)
+	cond     *sync.Cond                   // signalled when a batch is installed
 
 	ra readAhead // windows decrypted ahead of a sequential reader (readahead.go)
 }
@@ -116,7 +114,7 @@ func (l *Layer) OpenFile(ino Ino) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &File{l: l, ino: ino, oek: oek, gen: g, refs: 1, dirty: map[uint64]*dirtyChunk{}, inline: map[uint64][]byte{}, mtime: n.Mtime}
+	f := &File{l: l, ino: ino, oek: oek, gen: g, refs: 1, dirty: map[ChunkIndex]*dirtyChunk{}, inl: newInlineParts(l.db, ino), mtime: n.Mtime}
 	if n.Version != 0 {
 		v, err := l.loadVersion(n, n.Version, oek)
 		if errors.Is(err, ErrNotFound) { // the inode names it: missing data, not "no such file"
@@ -219,49 +217,18 @@ func (f *File) Mtime() int64 {
 	return f.mtime
 }
 
-// partReader is an io.ReaderAt over one sealed part, wherever it lives:
-// inline parts come from inline (the file's pending or cached ones) or
-// the database. A stored part missing, or not of the size its run says,
-// is an integrity error (chunkstore.ErrPartNotFound, ErrPartSize).
-func (f *File) partReader(r Run, inline map[uint64][]byte) (io.ReaderAt, error) {
-	encSize := dare.EncryptedSize(r.PartLen)
-	if !r.Inline {
-		return f.l.st.Parts.Reader(chunkstore.PartID(r.Part), encSize), nil
-	}
-	if b, ok := inline[r.Part]; ok {
-		return dare.Bytes(b), nil
-	}
-	var b []byte
-	err := f.l.db.View(func(txn *metaTxn) error {
-		item, err := txn.getItem(inlineKey(r.Part))
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			return fmt.Errorf("object %d inline part %d: %w", f.ino, r.Part, chunkstore.ErrPartNotFound)
-		}
-		if err != nil {
-			return fmt.Errorf("object %d inline part %d: %w", f.ino, r.Part, err)
-		}
-		b, err = item.ValueCopy(nil)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) != encSize {
-		return nil, fmt.Errorf("object %d inline part %d: %w: %d bytes, its run says %d", f.ino, r.Part, chunkstore.ErrPartSize, len(b), encSize)
-	}
-	return dare.Bytes(b), nil
-}
-
 // readStored fills dst with the stored plaintext at file offset off, from
 // the run list only (not dirty buffers). Unmapped bytes read as zeros.
 // Callers hold f.mu.
 func (f *File) readStored(dst []byte, off int64) error {
-	return f.readRuns(f.oek[:], f.runs, f.inline, dst, off)
+	return f.readRuns(f.oek[:], f.runs, dst, off)
 }
 
-// readRuns is readStored over a given run list, key and inline parts, so
-// the sealer can read a snapshot of them without f.mu.
-func (f *File) readRuns(key []byte, runs []Run, inline map[uint64][]byte, dst []byte, off int64) error {
+// readRuns is readStored over a given run list and key, so the sealer and
+// read-ahead can read a snapshot of them without f.mu. A stored part
+// missing, or not of the size its run says, is an integrity error
+// (chunkstore.ErrPartNotFound, ErrPartSize).
+func (f *File) readRuns(key []byte, runs []Run, dst []byte, off int64) error {
 	end := off + int64(len(dst))
 	pos := off
 	for i := firstRunAfter(runs, off); pos < end && i < len(runs) && runs[i].Off < end; i++ {
@@ -271,12 +238,13 @@ func (f *File) readRuns(key []byte, runs []Run, inline map[uint64][]byte, dst []
 			pos = r.Off
 		}
 		n := min(end, r.End()) - pos
-		ra, err := f.partReader(r, inline)
+		encSize := dare.EncryptedSize(r.PartLen)
+		ra, err := f.storeOf(r).Open(r.Part, encSize)
 		if err != nil {
 			return err
 		}
 		partOff := r.PartOff + pos - r.Off
-		got, err := chunkstore.ReadPartAt(key, chunkstore.PartID(r.Part), ra, dare.EncryptedSize(r.PartLen), dst[pos-off:pos-off+n], partOff)
+		got, err := chunkstore.ReadPartAt(key, r.Part, ra, encSize, dst[pos-off:pos-off+n], partOff)
 		if err != nil && !(errors.Is(err, io.EOF) && int64(got) == n) {
 			return fmt.Errorf("object %d part %d at %d: %w", f.ino, r.Part, partOff, err)
 		}
@@ -302,7 +270,7 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 		c := chunkOf(pos)
 		spanEnd := min(end, int64(c+1)*ChunkSize)
 		if f.buffered(c) {
-			start := int64(c) * ChunkSize
+			start := c.Start()
 			if err := f.readLayered(p[pos-off:spanEnd-off], c, pos-start, f.layers(c, true)); err != nil {
 				return int(pos - off), err
 			}
@@ -344,8 +312,8 @@ func (f *File) dropDirty() {
 // bytes [ws, we). A new buffer stays sparse, so the write reads nothing;
 // a write that does not touch an existing sparse buffer's range fills it
 // first, keeping one written range per buffer.
-func (f *File) dirtyChunk(c uint64, ws, we int64) (*dirtyChunk, error) {
-	start := int64(c) * ChunkSize
+func (f *File) dirtyChunk(c ChunkIndex, ws, we int64) (*dirtyChunk, error) {
+	start := c.Start()
 	if d, ok := f.dirty[c]; ok {
 		if !d.filled && !d.touches(ws-start, we-start) {
 			if err := f.fill(c, d); err != nil {
@@ -394,7 +362,7 @@ func (f *File) WriteAt(p []byte, off int64) (int, error) {
 	pos, end := off, off+int64(len(p))
 	for pos < end {
 		c := chunkOf(pos)
-		start := int64(c) * ChunkSize
+		start := c.Start()
 		wend := min(end, start+ChunkSize)
 		d, err := f.dirtyChunk(c, pos, wend)
 		if err != nil {
@@ -493,11 +461,7 @@ func (f *File) commitLocked() error {
 	if err := f.spill(true); err != nil {
 		return err
 	}
-	ids := make([]chunkstore.PartID, len(f.pending))
-	for i, id := range f.pending {
-		ids[i] = chunkstore.PartID(id)
-	}
-	if err := f.l.st.Parts.Sync(ids...); err != nil {
+	if err := f.syncPending(); err != nil {
 		// The parts' bytes are gone from memory and, after a failed
 		// fdatasync, not known to be on disk (a retry could report
 		// success for pages the kernel dropped): latch.
@@ -524,9 +488,9 @@ func (f *File) commitLocked() error {
 		if err := txn.putBytes(versionKey(f.ino, v.ID), b); err != nil {
 			return err
 		}
-		for id, sealed := range f.inline {
-			if live[id] && f.pendingInline[id] {
-				if err := txn.putBytes(inlineKey(id), sealed); err != nil {
+		for _, p := range f.pending {
+			if live[p.id] {
+				if err := p.store.commitIn(txn, p.id); err != nil {
 					return err
 				}
 			}
@@ -539,23 +503,14 @@ func (f *File) commitLocked() error {
 	}
 	// Parts spilled and then overwritten before this commit belong to no
 	// version: free them now.
-	for _, id := range f.pending {
-		if !live[id] {
-			f.l.st.Parts.Remove(chunkstore.PartID(id))
+	for _, p := range f.pending {
+		if !live[p.id] {
+			p.store.Remove(p.id)
 		}
 	}
-	for id := range f.inline {
-		if !live[id] {
-			delete(f.inline, id)
-		}
-	}
-	// Committed (in the metadata batch, which gc's scan sees) or removed.
-	f.l.releaseParts(f.pending...)
-	for id := range f.pendingInline {
-		f.l.releaseParts(id)
-	}
+	f.inl.committed(live)
+	f.releasePending()
 	f.pending = f.pending[:0]
-	f.pendingInline = nil
 	f.base = v.ID
 	f.modified = false
 	f.refused = nil

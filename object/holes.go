@@ -12,8 +12,8 @@ import (
 
 // bufferedChunks returns the chunks with a write buffer, in order.
 // Callers hold f.mu.
-func (f *File) bufferedChunks() []uint64 {
-	cs := make([]uint64, 0, len(f.dirty)+len(f.inflight))
+func (f *File) bufferedChunks() []ChunkIndex {
+	cs := make([]ChunkIndex, 0, len(f.dirty)+len(f.inflight))
 	for c := range f.dirty {
 		cs = append(cs, c)
 	}
@@ -29,8 +29,8 @@ func (f *File) bufferedChunks() []uint64 {
 // chunkData returns the data of buffered chunk c as sorted, disjoint file
 // ranges: its runs and its buffers' ranges, within the size. Callers hold
 // f.mu.
-func (f *File) chunkData(c uint64) [][2]int64 {
-	start := int64(c) * ChunkSize
+func (f *File) chunkData(c ChunkIndex) [][2]int64 {
+	start := c.Start()
 	end := min(start+ChunkSize, f.size)
 	var rs [][2]int64
 	for i := firstRunAfter(f.runs, start); i < len(f.runs) && f.runs[i].Off < end; i++ {
@@ -121,7 +121,7 @@ func (f *File) storedBytes() int64 {
 		n += r.Len
 	}
 	for _, c := range f.bufferedChunks() {
-		start := int64(c) * ChunkSize
+		start := c.Start()
 		end := min(start+ChunkSize, f.size)
 		for i := firstRunAfter(f.runs, start); i < len(f.runs) && f.runs[i].Off < end; i++ {
 			if r, ok := clip(f.runs[i], start, end); ok {

@@ -1,6 +1,10 @@
 package object
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"github.com/ssefs/ssefs/chunkstore"
+)
 
 // Key prefixes of the metadata database: every key starts with one of these
 // bytes, and no prefix is defined anywhere else. docs/FORMAT.md lists them
@@ -59,8 +63,8 @@ func lockKey(ino Ino, id uint64) []byte        { return inoIDKey(pfxLock, ino, i
 func lockDefaultKey(ino Ino) []byte            { return inoKey(pfxLockDefault, ino) }
 func rotationKey(name string) []byte           { return append(prefixKey(pfxRotation), name...) }
 
-func inlineKey(part uint64) []byte {
-	return binary.BigEndian.AppendUint64(prefixKey(pfxInline), part)
+func inlineKey(part chunkstore.PartID) []byte {
+	return binary.BigEndian.AppendUint64(prefixKey(pfxInline), uint64(part))
 }
 
 func auditKey(ns int64) []byte {

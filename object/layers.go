@@ -26,7 +26,7 @@ func (d *dirtyChunk) touches(from, to int64) bool {
 
 // layers returns the buffers over chunk c, oldest first; dirty selects
 // whether the dirty buffer is included. Callers hold f.mu.
-func (f *File) layers(c uint64, dirty bool) []*dirtyChunk {
+func (f *File) layers(c ChunkIndex, dirty bool) []*dirtyChunk {
 	ls := f.inflight[c]
 	if d, ok := f.dirty[c]; ok && dirty {
 		return append(ls[:len(ls):len(ls)], d)
@@ -36,7 +36,7 @@ func (f *File) layers(c uint64, dirty bool) []*dirtyChunk {
 
 // buffered reports whether chunk c has any write buffer over its runs.
 // Callers hold f.mu.
-func (f *File) buffered(c uint64) bool {
+func (f *File) buffered(c ChunkIndex) bool {
 	if _, ok := f.dirty[c]; ok {
 		return true
 	}
@@ -45,7 +45,7 @@ func (f *File) buffered(c uint64) bool {
 
 // readLayered fills dst with chunk c's content from chunk offset within,
 // merging ls (oldest first) over the stored runs.
-func (f *File) readLayered(dst []byte, c uint64, within int64, ls []*dirtyChunk) error {
+func (f *File) readLayered(dst []byte, c ChunkIndex, within int64, ls []*dirtyChunk) error {
 	to := within + int64(len(dst))
 	if n := len(ls); n > 0 && !ls[n-1].filled && ls[n-1].covers(within, to) {
 		copy(dst, ls[n-1].buf[within:to]) // the common case of reading back a write
@@ -57,7 +57,7 @@ func (f *File) readLayered(dst []byte, c uint64, within int64, ls []*dirtyChunk)
 	}
 	if k >= 0 {
 		copy(dst, ls[k].buf[within:to])
-	} else if err := f.readStored(dst, int64(c)*ChunkSize+within); err != nil {
+	} else if err := f.readStored(dst, c.Start()+within); err != nil {
 		return err
 	}
 	for _, d := range ls[k+1:] {
@@ -70,12 +70,12 @@ func (f *File) readLayered(dst []byte, c uint64, within int64, ls []*dirtyChunk)
 
 // fill makes d, the dirty buffer of chunk c, a filled one: the content
 // under it is read around its written range. Callers hold f.mu.
-func (f *File) fill(c uint64, d *dirtyChunk) error {
+func (f *File) fill(c ChunkIndex, d *dirtyChunk) error {
 	if d.filled {
 		return nil
 	}
 	b := getChunk()
-	valid := max(0, min(ChunkSize, f.size-int64(c)*ChunkSize))
+	valid := max(0, min(ChunkSize, f.size-c.Start()))
 	if err := f.readLayered(b[:valid], c, 0, f.layers(c, false)); err != nil {
 		putChunk(b)
 		return err
@@ -92,13 +92,13 @@ func (f *File) fill(c uint64, d *dirtyChunk) error {
 // dirty one) into one filled dirty buffer whose written range covers them
 // all, so nothing a failed spill held is lost and the next spill stores it.
 // Callers hold f.mu.
-func (f *File) collapse(c uint64) error {
+func (f *File) collapse(c ChunkIndex) error {
 	ls := f.layers(c, true)
 	if len(ls) == 0 {
 		return nil
 	}
 	merged := &dirtyChunk{buf: getChunk(), lo: ChunkSize, filled: true}
-	valid := max(0, min(ChunkSize, f.size-int64(c)*ChunkSize))
+	valid := max(0, min(ChunkSize, f.size-c.Start()))
 	err := f.readLayered(merged.buf[:valid], c, 0, ls)
 	if err != nil {
 		// Keep the newest buffer as it is: only the older failed ones are

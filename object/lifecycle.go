@@ -259,7 +259,7 @@ func (l *Layer) removeOrphanParts(rep *GCReport) error {
 	if err != nil {
 		return err
 	}
-	live := map[uint64]bool{}
+	live := map[chunkstore.PartID]bool{}
 	err = l.db.View(func(txn *metaTxn) error {
 		it, err := txn.iterate(badger.IteratorOptions{Prefix: prefixKey(pfxVersion), PrefetchValues: true})
 		if err != nil {
@@ -280,9 +280,12 @@ func (l *Layer) removeOrphanParts(rep *GCReport) error {
 	if err != nil {
 		return err
 	}
+	// Only part files are listed: an inline part's record goes in the
+	// transaction that drops its last version (dropIn), never later.
+	parts := l.fileParts()
 	var orphans []chunkstore.PartID
-	err = l.st.Parts.Walk(func(id chunkstore.PartID, size int64) error {
-		if uint64(id) < horizon && !live[uint64(id)] && !reserved[uint64(id)] {
+	err = parts.Walk(func(id chunkstore.PartID, size int64) error {
+		if id < horizon && !live[id] && !reserved[id] {
 			orphans = append(orphans, id)
 		}
 		return nil
@@ -291,10 +294,10 @@ func (l *Layer) removeOrphanParts(rep *GCReport) error {
 		return err
 	}
 	for _, id := range orphans {
-		if sz, err := l.st.Parts.Size(id); err == nil {
+		if sz, err := parts.Size(id); err == nil {
 			rep.BytesFreed += sz
 		}
-		if err := l.st.Parts.Remove(id); err != nil {
+		if err := parts.Remove(id); err != nil {
 			return err
 		}
 		rep.OrphanParts++

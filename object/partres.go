@@ -1,6 +1,10 @@
 package object
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/ssefs/ssefs/chunkstore"
+)
 
 // partReservations are the part ids handed out to writers (open files,
 // compaction) whose parts no committed version references yet. gc must
@@ -11,20 +15,21 @@ import "sync"
 // horizon either reserved or already released by its owner.
 type partReservations struct {
 	mu  sync.Mutex
-	ids map[uint64]struct{}
+	ids map[chunkstore.PartID]struct{}
 }
 
 // reservePart allocates a part id and reserves it until releaseParts.
-func (l *Layer) reservePart() (uint64, error) {
+func (l *Layer) reservePart() (chunkstore.PartID, error) {
 	r := &l.parts
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	id, err := l.nextPart()
+	n, err := l.nextPart()
 	if err != nil {
 		return 0, err
 	}
+	id := chunkstore.PartID(n)
 	if r.ids == nil {
-		r.ids = map[uint64]struct{}{}
+		r.ids = map[chunkstore.PartID]struct{}{}
 	}
 	r.ids[id] = struct{}{}
 	return id, nil
@@ -33,7 +38,7 @@ func (l *Layer) reservePart() (uint64, error) {
 // releaseParts ends the reservation of ids: their owner committed a
 // version referencing them (it is in the metadata batch, which every gc
 // scan sees) or removed them.
-func (l *Layer) releaseParts(ids ...uint64) {
+func (l *Layer) releaseParts(ids ...chunkstore.PartID) {
 	r := &l.parts
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -46,14 +51,16 @@ func (l *Layer) releaseParts(ids ...uint64) {
 // A part below the horizon that is not in the set was either never handed
 // to a live writer or released by it: committed before the caller's scan
 // of versions starts (so the scan sees it), or removed.
-func (l *Layer) gcHorizon() (horizon uint64, reserved map[uint64]bool, err error) {
+func (l *Layer) gcHorizon() (horizon chunkstore.PartID, reserved map[chunkstore.PartID]bool, err error) {
 	r := &l.parts
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if horizon, err = l.nextPart(); err != nil {
+	n, err := l.nextPart()
+	if err != nil {
 		return 0, nil, err
 	}
-	reserved = make(map[uint64]bool, len(r.ids))
+	horizon = chunkstore.PartID(n)
+	reserved = make(map[chunkstore.PartID]bool, len(r.ids))
 	for id := range r.ids {
 		reserved[id] = true
 	}

@@ -47,7 +47,7 @@ const maxFileSize = 1<<63 - 1
 // zeroBuffered zeroes the file bytes [from, to) that chunk c's write
 // buffer holds. A buffer left with nothing written goes. Callers hold f.mu
 // and have drained the sealer.
-func (f *File) zeroBuffered(c uint64, from, to int64) error {
+func (f *File) zeroBuffered(c ChunkIndex, from, to int64) error {
 	if len(f.inflight[c]) > 0 {
 		// Nothing is in flight after a drain unless a spill failed and
 		// its buffers were kept: merge them into one dirty buffer first.
@@ -59,7 +59,7 @@ func (f *File) zeroBuffered(c uint64, from, to int64) error {
 	if !ok {
 		return nil
 	}
-	start := int64(c) * ChunkSize
+	start := c.Start()
 	lo, hi := max(from, start)-start, min(to, start+ChunkSize)-start
 	if lo == 0 && start+hi >= min(start+ChunkSize, f.size) {
 		putChunk(d.buf) // every valid byte of the chunk is zeroed

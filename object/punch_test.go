@@ -5,11 +5,13 @@ import (
 	"math/rand"
 	"reflect"
 	"testing"
+
+	"github.com/ssefs/ssefs/chunkstore"
 )
 
 func TestPunchRuns(t *testing.T) {
 	r := func(off, n, part, partOff int64) Run {
-		return Run{Off: off, Len: n, Part: uint64(part), PartOff: partOff, PartLen: 1000}
+		return Run{Off: off, Len: n, Part: chunkstore.PartID(part), PartOff: partOff, PartLen: 1000}
 	}
 	runs := []Run{r(0, 100, 1, 0), r(100, 50, 2, 10), r(200, 100, 3, 0)}
 	cases := []struct {

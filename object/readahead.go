@@ -62,7 +62,7 @@ type readAhead struct {
 	wins map[int64]*raWin
 	// advised holds the parts last given to Prefetch, so a part that
 	// several windows read is advised once.
-	advised [8]uint64
+	advised [8]chunkstore.PartID
 	nextAdv int
 }
 
@@ -132,7 +132,7 @@ func (f *File) readAheadAfter(off, end int64) {
 // run lists are never modified in place).
 func (f *File) decryptWindow(w *raWin, key keyring.ObjectKey, runs []Run) {
 	f.prefetchParts(runs, w.off, w.off+int64(w.n)+raPrefetch)
-	w.err = f.readRuns(key[:], runs, nil, (*w.buf)[:w.n], w.off)
+	w.err = f.readRuns(key[:], runs, (*w.buf)[:w.n], w.off)
 	key.Zero()
 	f.ra.mu.Lock()
 	defer f.ra.mu.Unlock()
@@ -175,9 +175,6 @@ func (f *File) dropReadAhead() {
 func (f *File) prefetchParts(runs []Run, from, to int64) {
 	for i := firstRunAfter(runs, from); i < len(runs) && runs[i].Off < to; i++ {
 		r := runs[i]
-		if r.Inline {
-			continue
-		}
 		f.ra.mu.Lock()
 		seen := slices.Contains(f.ra.advised[:], r.Part)
 		if !seen {
@@ -186,7 +183,7 @@ func (f *File) prefetchParts(runs []Run, from, to int64) {
 		}
 		f.ra.mu.Unlock()
 		if !seen {
-			f.l.st.Parts.Prefetch(chunkstore.PartID(r.Part))
+			f.storeOf(r).Prefetch(r.Part)
 		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+
+	"github.com/ssefs/ssefs/chunkstore"
 )
 
 // Ino identifies an object (a file, directory, symlink or special file). It
@@ -99,7 +101,7 @@ func (n *Inode) UnmarshalBinary(b []byte) error {
 type Run struct {
 	Off     int64
 	Len     int64
-	Part    uint64
+	Part    chunkstore.PartID
 	PartOff int64
 	PartLen int64 // plaintext length of the whole part, so its sealed size is known
 	Inline  bool  // the sealed part lives in the metadata database, not in parts/
@@ -155,7 +157,7 @@ func (v *Version) body() enc {
 	for _, r := range v.Runs {
 		e.i64(r.Off)
 		e.i64(r.Len)
-		e.u64(r.Part)
+		e.u64(uint64(r.Part))
 		e.i64(r.PartOff)
 		e.i64(r.PartLen)
 		if r.Inline {
@@ -203,7 +205,7 @@ func (v *Version) unmarshal(b []byte) error {
 		var r Run
 		if ver == versionRecordV1 {
 			chunk, count := d.u64(), d.u32()
-			r.Part = d.u64()
+			r.Part = chunkstore.PartID(d.u64())
 			partChunk := d.u32()
 			r.PartLen = d.i64()
 			r.Inline = d.u8() == 1
@@ -214,7 +216,7 @@ func (v *Version) unmarshal(b []byte) error {
 			r.Len = min(int64(count)*ChunkSize, r.PartLen-r.PartOff, v.Size-r.Off)
 		} else {
 			r.Off, r.Len = d.i64(), d.i64()
-			r.Part = d.u64()
+			r.Part = chunkstore.PartID(d.u64())
 			r.PartOff, r.PartLen = d.i64(), d.i64()
 			r.Inline = d.u8() == 1
 		}

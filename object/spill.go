@@ -27,19 +27,18 @@ var plainPool = sync.Pool{New: func() any { b := make([]byte, 0, partChunks*Chun
 // spillBatch is up to partChunks dirty chunks taken out of the write buffer
 // to be sealed into one part: of each, only the range to store.
 type spillBatch struct {
-	chunks []uint64
+	chunks []ChunkIndex
 	bufs   []*dirtyChunk
 	spans  [][2]int64 // per chunk: the bytes [lo, hi) of the buffer to store
 	// merge marks the chunks stored whole although their buffer is
-	// sparse: seal reads the rest from runs and inl, a snapshot taken
-	// right before sealing, when every older batch is installed.
-	merge  []bool
-	runs   []Run
-	inl    map[uint64][]byte
-	inline bool
-	oek    keyring.ObjectKey // the key when taken: seal runs without f.mu
+	// sparse: seal reads the rest from runs, a snapshot taken right
+	// before sealing, when every older batch is installed.
+	merge []bool
+	runs  []Run
+	store partStore         // where the part goes
+	oek   keyring.ObjectKey // the key when taken: seal runs without f.mu
 
-	id     uint64
+	id     chunkstore.PartID
 	sealed []byte
 	pooled *[]byte // sealPool buffer holding sealed until its part is written
 	err    error
@@ -63,8 +62,8 @@ const maxChunkRuns = 8
 // whose buffer is sparse: the sealer reads the rest in the background, off
 // the writer's path. Either choice stores the same content. Callers hold
 // f.mu.
-func (f *File) storeSpan(c uint64, d *dirtyChunk) (span [2]int64, merge bool) {
-	start := int64(c) * ChunkSize
+func (f *File) storeSpan(c ChunkIndex, d *dirtyChunk) (span [2]int64, merge bool) {
+	start := c.Start()
 	valid := min(ChunkSize, f.size-start)
 	lo, hi := d.lo, min(d.hi, valid)
 	switch {
@@ -79,21 +78,13 @@ func (f *File) storeSpan(c uint64, d *dirtyChunk) (span [2]int64, merge bool) {
 }
 
 // snapshot gives a batch what seal needs to merge sparse chunks without
-// f.mu: the current runs (never modified in place) and the inline parts
-// they use. Callers hold f.mu.
+// f.mu: the current runs (never modified in place; the parts they map stay
+// in their stores until the pipeline is drained). Callers hold f.mu.
 func (f *File) snapshot(b *spillBatch) {
 	if !slices.Contains(b.merge, true) {
 		return
 	}
 	b.runs = f.runs
-	b.inl = make(map[uint64][]byte)
-	for _, r := range f.runs {
-		if r.Inline {
-			if sealed, ok := f.inline[r.Part]; ok {
-				b.inl[r.Part] = sealed
-			}
-		}
-	}
 }
 
 // stored returns the plaintext of batch chunk i to seal, merging a sparse
@@ -104,7 +95,7 @@ func (f *File) stored(b *spillBatch, i int, tmp []byte) []byte {
 	if !b.merge[i] {
 		return d.buf[sp[0]:sp[1]]
 	}
-	if err := f.readRuns(b.oek[:], b.runs, b.inl, tmp[:sp[1]], int64(b.chunks[i])*ChunkSize); err != nil {
+	if err := f.readRuns(b.oek[:], b.runs, tmp[:sp[1]], b.chunks[i].Start()); err != nil {
 		b.spans[i] = [2]int64{d.lo, min(d.hi, sp[1])}
 		return d.buf[b.spans[i][0]:b.spans[i][1]]
 	}
@@ -116,20 +107,21 @@ func (f *File) stored(b *spillBatch, i int, tmp []byte) []byte {
 // chunks, in chunk order, and lays their buffers over the runs as in
 // flight. Chunks need not be contiguous: each stored range gets a run of
 // its own into the shared part, so random writes cost one part file per
-// batch, not one per chunk, and about the bytes written.
-func (f *File) takeBatches(inline bool) []*spillBatch {
-	chunks := make([]uint64, 0, len(f.dirty))
+// batch, not one per chunk, and about the bytes written. The parts go to
+// store.
+func (f *File) takeBatches(store partStore) []*spillBatch {
+	chunks := make([]ChunkIndex, 0, len(f.dirty))
 	for c := range f.dirty {
 		chunks = append(chunks, c)
 	}
 	sort.Slice(chunks, func(i, j int) bool { return chunks[i] < chunks[j] })
 	if f.inflight == nil {
-		f.inflight = map[uint64][]*dirtyChunk{}
+		f.inflight = map[ChunkIndex][]*dirtyChunk{}
 	}
 	var out []*spillBatch
 	for len(chunks) > 0 {
 		n := min(len(chunks), partChunks)
-		b := &spillBatch{chunks: chunks[:n:n], inline: inline, oek: f.oek}
+		b := &spillBatch{chunks: chunks[:n:n], store: store, oek: f.oek}
 		for _, c := range b.chunks {
 			d := f.dirty[c]
 			sp, merge := f.storeSpan(c, d)
@@ -145,16 +137,15 @@ func (f *File) takeBatches(inline bool) []*spillBatch {
 	return out
 }
 
-// seal encrypts a batch into a part and, unless it goes inline, writes the
-// part file. It runs without f.mu: the batch's buffers are no longer
-// written to.
+// seal encrypts a batch into a part and writes it to its store. It runs
+// without f.mu: the batch's buffers are no longer written to.
 func (f *File) seal(b *spillBatch) {
 	f.encrypt(b)
 	f.writePart(b)
 }
 
-// encrypt seals a batch into b.sealed; a part that is not inline is sealed
-// into a pooled buffer that writePart returns. It runs without f.mu.
+// encrypt seals a batch into b.sealed: into a pooled buffer that writePart
+// returns, unless its store keeps what it is given. It runs without f.mu.
 func (f *File) encrypt(b *spillBatch) {
 	defer b.oek.Zero()
 	whole := b.wholeChunks()
@@ -177,14 +168,14 @@ func (f *File) encrypt(b *spillBatch) {
 		return
 	}
 	var dst []byte
-	if !b.inline { // inline parts stay referenced: they get their own memory
+	if !b.store.keepsSealed() {
 		b.pooled = sealPool.Get().(*[]byte)
 		dst = *b.pooled
 	}
 	if whole != nil {
-		b.sealed, b.err = chunkstore.SealPartPackagesTo(dst, f.l.cipher, b.oek[:], chunkstore.PartID(b.id), whole)
+		b.sealed, b.err = chunkstore.SealPartPackagesTo(dst, f.l.cipher, b.oek[:], b.id, whole)
 	} else {
-		b.sealed, b.err = chunkstore.SealPartTo(dst, f.l.cipher, b.oek[:], chunkstore.PartID(b.id), plain)
+		b.sealed, b.err = chunkstore.SealPartTo(dst, f.l.cipher, b.oek[:], b.id, plain)
 	}
 	if b.err != nil {
 		b.err = fmt.Errorf("object %d: sealing part: %w", f.ino, b.err)
@@ -211,11 +202,11 @@ func (b *spillBatch) wholeChunks() [][]byte {
 	return pkgs
 }
 
-// writePart writes the part file of an encrypted batch that is not inline
-// (unless encrypting failed) and recycles its buffer.
+// writePart writes the part of an encrypted batch to its store (unless
+// encrypting failed) and recycles its buffer.
 func (f *File) writePart(b *spillBatch) {
-	if b.err == nil && !b.inline && b.sealed != nil {
-		if err := f.l.st.Parts.Write(chunkstore.PartID(b.id), b.sealed); err != nil {
+	if b.err == nil && b.sealed != nil {
+		if err := b.store.Write(b.id, b.sealed); err != nil {
 			b.err = fmt.Errorf("object %d: %w", f.ino, err)
 		}
 	}
@@ -277,15 +268,7 @@ func (f *File) install(b *spillBatch) {
 
 // mapBatch lays the runs of a sealed batch over the file's runs.
 func (f *File) mapBatch(b *spillBatch) {
-	if b.inline {
-		if f.pendingInline == nil {
-			f.pendingInline = map[uint64]bool{}
-		}
-		f.inline[b.id] = b.sealed
-		f.pendingInline[b.id] = true
-	} else {
-		f.pending = append(f.pending, b.id)
-	}
+	f.pending = append(f.pending, pendingPart{b.id, b.store})
 	plainLen := int64(0)
 	for _, sp := range b.spans {
 		plainLen += sp[1] - sp[0]
@@ -297,7 +280,7 @@ func (f *File) mapBatch(b *spillBatch) {
 		if sp[0] == sp[1] {
 			continue
 		}
-		r := Run{Off: int64(c)*ChunkSize + sp[0], Len: sp[1] - sp[0], Part: b.id, PartOff: partOff, PartLen: plainLen, Inline: b.inline}
+		r := Run{Off: c.Start() + sp[0], Len: sp[1] - sp[0], Part: b.id, PartOff: partOff, PartLen: plainLen, Inline: b.store == partStore(f.inl)}
 		partOff += r.Len
 		// A truncate since the batch was taken cut these bytes off.
 		if r, ok := clip(r, 0, f.size); ok {
@@ -318,7 +301,7 @@ func (f *File) spillAsync() {
 	for len(f.queue) >= maxQueued {
 		cond.Wait()
 	}
-	f.queue = append(f.queue, f.takeBatches(false)...)
+	f.queue = append(f.queue, f.takeBatches(f.l.fileParts())...)
 	if !f.sealing {
 		f.sealing = true
 		go f.sealer()
@@ -374,7 +357,7 @@ func (f *File) sealer() {
 			} else {
 				b.err = failed
 			}
-			b.runs, b.inl = nil, nil
+			b.runs = nil
 		}
 		// Install the oldest batch once written, when there is nothing
 		// to encrypt or every write slot is taken.
@@ -399,7 +382,7 @@ func (f *File) sealer() {
 		}
 		w := partWrite{b, make(chan struct{})}
 		writing = append(writing, w)
-		if b.err != nil || b.inline || b.sealed == nil {
+		if b.err != nil || b.sealed == nil {
 			f.dropSealed(b)
 			close(w.done) // nothing to write: installed in its turn
 			continue
@@ -414,12 +397,12 @@ func (f *File) sealer() {
 	f.mu.Unlock()
 }
 
-// unwrite removes the part file of a batch that is failed after its part
-// was written; a part that cannot be removed is unreferenced, which gc
+// unwrite removes the part of a batch that is failed after its part was
+// written; a part that cannot be removed is unreferenced, which gc
 // removes.
 func (f *File) unwrite(b *spillBatch) {
-	if b.id != 0 && !b.inline {
-		f.l.st.Parts.Remove(chunkstore.PartID(b.id))
+	if b.id != 0 {
+		b.store.Remove(b.id)
 	}
 }
 
@@ -444,7 +427,11 @@ func (f *File) drainLocked() {
 // the spill of a commit, when a small file may go inline. Callers hold f.mu
 // and have drained the pipeline.
 func (f *File) spill(final bool) error {
-	for _, b := range f.takeBatches(final && f.size <= InlineMax) {
+	var store partStore = f.l.fileParts()
+	if final && f.size <= InlineMax {
+		store = f.inl
+	}
+	for _, b := range f.takeBatches(store) {
 		f.snapshot(b)
 		f.seal(b)
 		f.install(b)

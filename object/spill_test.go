@@ -52,8 +52,8 @@ func TestPipelineFailureFailsLaterBatches(t *testing.T) {
 	f.mu.Lock()
 	f.drainLocked()
 	pending := map[string]bool{}
-	for _, id := range f.pending {
-		pending[chunkstore.PartID(id).String()] = true
+	for _, p := range f.pending {
+		pending[p.id.String()] = true
 	}
 	reported := failures > 0 || f.spillErr != nil
 	f.mu.Unlock()
@@ -83,6 +83,6 @@ func TestPipelineFailureFailsLaterBatches(t *testing.T) {
 }
 
 // shardOf is the directory of part id (docs/FORMAT.md: parts/xx/yy/<id>).
-func shardOf(store string, id uint64) string {
+func shardOf(store string, id chunkstore.PartID) string {
 	return filepath.Join(store, "parts", fmt.Sprintf("%02x", uint8(id>>16)), fmt.Sprintf("%02x", uint8(id>>8)))
 }

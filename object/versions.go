@@ -91,7 +91,7 @@ func (l *Layer) OpenVersion(ino Ino, id uint64) (*File, error) {
 		return nil, err
 	}
 	return &File{l: l, ino: ino, oek: oek, base: v.ID, runs: v.Runs, size: v.Size, mtime: v.Mtime,
-		dirty: map[uint64]*dirtyChunk{}, inline: map[uint64][]byte{}, detached: true}, nil
+		dirty: map[ChunkIndex]*dirtyChunk{}, inl: newInlineParts(l.db, ino), detached: true}, nil
 }
 
 // versionOf loads an object's inode, its unsealed key and one of its
@@ -263,7 +263,7 @@ func (l *Layer) purgeVersions(ino Ino, drop map[uint64]bool) (int, int64, error)
 		if err := l.checkPurge(txn, ino, drop); err != nil {
 			return err // object lock: docs/LOCK.md
 		}
-		live := map[uint64]bool{}
+		live := map[chunkstore.PartID]bool{}
 		var keep []*Version
 		it, err := txn.iterate(badger.IteratorOptions{Prefix: versionPrefix(ino), PrefetchValues: true})
 		if err != nil {
@@ -310,10 +310,8 @@ func (l *Layer) purgeVersions(ino Ino, drop map[uint64]bool) (int, int64, error)
 		}
 		dead = deadRuns(dead, live)
 		for _, r := range dead {
-			if r.Inline {
-				if err := txn.delete(inlineKey(r.Part)); err != nil {
-					return err
-				}
+			if err := l.storeOf(r).dropIn(txn, r.Part); err != nil {
+				return err
 			}
 		}
 		switch {
@@ -341,21 +339,16 @@ func (l *Layer) purgeVersions(ino Ino, drop map[uint64]bool) (int, int64, error)
 		return 0, 0, err
 	}
 	var freed int64
-	seen := map[uint64]bool{}
+	seen := map[chunkstore.PartID]bool{}
 	for _, r := range dead {
 		if seen[r.Part] {
 			continue
 		}
 		seen[r.Part] = true
-		if r.Inline {
-			freed += dare.EncryptedSize(r.PartLen)
-		} else {
-			if sz, err := l.st.Parts.Size(chunkstore.PartID(r.Part)); err == nil {
-				freed += sz
-			}
-			if err := l.st.Parts.Remove(chunkstore.PartID(r.Part)); err != nil {
-				return len(drop), freed, err
-			}
+		sz, err := l.storeOf(r).free(r.Part, dare.EncryptedSize(r.PartLen))
+		freed += sz
+		if err != nil {
+			return len(drop), freed, err
 		}
 	}
 	if newCur != nil {
@@ -369,9 +362,9 @@ func (l *Layer) purgeVersions(ino Ino, drop map[uint64]bool) (int, int64, error)
 }
 
 // deadRuns keeps one run per part that no live version references.
-func deadRuns(runs []Run, live map[uint64]bool) []Run {
+func deadRuns(runs []Run, live map[chunkstore.PartID]bool) []Run {
 	var out []Run
-	seen := map[uint64]bool{}
+	seen := map[chunkstore.PartID]bool{}
 	for _, r := range runs {
 		if !live[r.Part] && !seen[r.Part] {
 			seen[r.Part] = true

@@ -53,15 +53,63 @@ func (f *File) latch(err error) error {
 // commit on a full disk gives the space back at once. Callers hold f.mu
 // and have drained the pipeline.
 func (f *File) discardUncommitted() {
-	ids := make([]uint64, 0, len(f.pending)+len(f.pendingInline))
-	for _, id := range f.pending {
-		f.l.st.Parts.Remove(chunkstore.PartID(id))
-		ids = append(ids, id)
+	for _, p := range f.pending {
+		p.store.Remove(p.id)
 	}
-	for id := range f.pendingInline {
-		delete(f.inline, id)
-		ids = append(ids, id)
+	f.releasePending()
+	f.pending = nil
+}
+
+// releasePending ends the reservations of the pending parts: committed
+// (in the metadata batch, which gc's scan sees) or removed.
+func (f *File) releasePending() {
+	for _, p := range f.pending {
+		f.l.releaseParts(p.id)
 	}
-	f.l.releaseParts(ids...)
-	f.pending, f.pendingInline = nil, nil
+}
+
+// syncPending makes the parts written since the last commit durable, with
+// one Sync per store. The part directory syncs even when no part file is
+// pending, as it always has: its Sync also makes durable the shard
+// directories created since the last one. Callers hold f.mu.
+func (f *File) syncPending() error {
+	files := f.l.fileParts()
+	if err := syncStore(files, f.pending); err != nil {
+		return err
+	}
+	for i, p := range f.pending {
+		if p.store != partStore(files) && !syncedBefore(f.pending[:i], p.store) {
+			if err := syncStore(p.store, f.pending); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// syncedBefore reports whether one of pending is in store s.
+func syncedBefore(pending []pendingPart, s partStore) bool {
+	for _, p := range pending {
+		if p.store == s {
+			return true
+		}
+	}
+	return false
+}
+
+// syncStore syncs the parts of pending that s holds.
+func syncStore(s partStore, pending []pendingPart) error {
+	n := 0
+	for _, p := range pending {
+		if p.store == s {
+			n++
+		}
+	}
+	ids := make([]chunkstore.PartID, 0, n)
+	for _, p := range pending {
+		if p.store == s {
+			ids = append(ids, p.id)
+		}
+	}
+	return s.Sync(ids...)
 }

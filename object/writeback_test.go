@@ -13,8 +13,6 @@ import (
 	"slices"
 	"syscall"
 	"testing"
-
-	"github.com/ssefs/ssefs/chunkstore"
 )
 
 // The write-back pipeline's error paths: each test makes a step fail for
@@ -267,7 +265,7 @@ func TestVanishedPartFailsCommit(t *testing.T) {
 		f.mu.Unlock()
 		t.Fatal("nothing was spilled")
 	}
-	victim := filepath.Join(shardOf(r.dir, f.pending[0]), chunkstore.PartID(f.pending[0]).String())
+	victim := filepath.Join(shardOf(r.dir, f.pending[0].id), f.pending[0].id.String())
 	f.mu.Unlock()
 	if err := os.Rename(victim, victim+".away"); err != nil {
 		t.Fatal(err)
@@ -321,13 +319,13 @@ func TestLostBufferLatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.mu.Lock()
-	batches := f.takeBatches(false)
+	batches := f.takeBatches(f.l.fileParts())
 	f.mu.Unlock()
 	if _, err := f.WriteAt([]byte("newer write"), 30000); err != nil {
 		t.Fatal(err)
 	}
 	part := f.runs[0].Part
-	path := filepath.Join(shardOf(r.dir, part), chunkstore.PartID(part).String())
+	path := filepath.Join(shardOf(r.dir, part), part.String())
 	flipByte(t, path, 100)
 	f.mu.Lock()
 	batches[0].err = errors.New("injected: writing the part failed")
