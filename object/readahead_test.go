@@ -111,3 +111,49 @@ func TestReadAheadDroppedOnSeal(t *testing.T) {
 		t.Fatalf("read after seal: %v, want ErrSealed", err)
 	}
 }
+
+// TestReadAheadAfterPurgeOfCurrent: windows decrypted ahead of a reader
+// from the current version are never served after a purge of that version
+// made an older one current under the open file (the purge replaces the
+// open state's run list).
+func TestReadAheadAfterPurgeOfCurrent(t *testing.T) {
+	l := newTestLayer(t)
+	rng := rand.New(rand.NewSource(12))
+	n, f, v1 := committedRandomFile(t, l, "purged", 4<<20, rng)
+	defer f.Release()
+	v2 := make([]byte, len(v1))
+	rng.Read(v2)
+	if _, err := f.WriteAt(v2, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 128<<10)
+	for off := int64(0); off < 1<<20; off += int64(len(buf)) { // a sequential reader: windows of v2 ahead
+		if _, err := f.ReadAt(buf, off); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.ra.mu.Lock()
+	wins := len(f.ra.wins)
+	f.ra.mu.Unlock()
+	if wins == 0 {
+		t.Fatal("no read-ahead window after a sequential read: the test no longer tests anything")
+	}
+	vs, err := l.Versions(n.Ino)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := l.Purge(n.Ino, vs[len(vs)-1].ID, false); err != nil {
+		t.Fatal(err)
+	}
+	for off := int64(1 << 20); off < int64(len(v1)); off += int64(len(buf)) {
+		if _, err := f.ReadAt(buf, off); err != nil && !isEOF(err) {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(buf, v1[off:off+int64(len(buf))]) {
+			t.Fatalf("read at %d after the purge of the current version: not the bytes of the version now current", off)
+		}
+	}
+}

@@ -214,7 +214,8 @@ func (l *Layer) reloadOpen(ino Ino, v *Version) {
 	defer f.mu.Unlock()
 	f.drainLocked()
 	f.dropDirty()
-	f.base, f.runs, f.size, f.mtime, f.modified = v.ID, append([]Run(nil), v.Runs...), v.Size, v.Mtime, false
+	f.base, f.size, f.mtime, f.modified, f.refused = v.ID, v.Size, v.Mtime, false, nil
+	f.setRuns(append([]Run(nil), v.Runs...)) // windows decrypted from the old runs are stale
 }
 
 // Purge permanently removes versions of ino: the one given, or with
