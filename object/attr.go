@@ -66,6 +66,9 @@ func (l *Layer) SetAttr(ino Ino, a SetAttrArgs) (*Inode, error) {
 			return nil, err
 		}
 	}
+	if err := l.roomForLog(); err != nil {
+		return nil, err
+	}
 	var out *Inode
 	err := l.mutateBatched(func(txn *badger.Txn) error {
 		n, err := l.getInode(txn, ino)

@@ -255,7 +255,12 @@ func (m *metaDB) commitLocked() error {
 	}
 	if err == nil {
 		m.space.Headroom()
+		count, size := txnWrites(txn)
+		if count < 0 {
+			size = 4 << 10 // Badger's counters unknown: a generous guess
+		}
 		err = txn.Commit()
+		m.space.Committed(size)
 	} else {
 		txn.Discard()
 	}

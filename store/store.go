@@ -174,6 +174,8 @@ func (s *Store) Close() error {
 		if err := s.DB.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("store: closing metadata: %w", err))
 		}
+		s.Space.closeWAL() // Badger refuses to open with the empty next log
+
 	}
 	if s.Parts != nil {
 		errs = append(errs, s.Parts.Close())
