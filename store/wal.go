@@ -33,8 +33,13 @@ import (
 
 const (
 	memExt = ".mem"
-	// walSize is what Badger maps for a log (2 × memtable size).
-	walSize = 2 * metaMemTableSize
+	// walAlloc is how much of a log (mapped at 2 × memtable size) is
+	// allocated: Badger rotates the log before a transaction once it holds
+	// a memtable, and a transaction is at most 15 % of a memtable by
+	// Badger's estimate (key + value + 2 per entry, at most that size over
+	// its node size in entries), whose log entries add at most ~34 bytes
+	// each (header, version, checksum): under 1.8 MiB past a memtable here.
+	walAlloc = metaMemTableSize + metaMemTableSize/4
 	// walFillLimit is how much may be committed to the active log while
 	// the disk lacks room for a memtable flush. Badger rotates the log (and
 	// flushes the memtable into a table, which is written through mmap
@@ -132,9 +137,9 @@ func (s *Space) closeWAL() {
 	s.wal = walState{}
 }
 
-// allocateLog allocates the blocks of the log at path: all of its current
-// size, or (ahead, for a log Badger has not made yet) walSize past the end
-// of a new empty file.
+// allocateLog allocates the first walAlloc bytes of the log at path: the
+// log Badger writes, or (ahead) a new empty file Badger will take for its
+// next log, with the blocks past its end.
 func allocateLog(path string, ahead bool) error {
 	flags := os.O_RDWR | unix.O_NOFOLLOW
 	if ahead {
@@ -153,12 +158,12 @@ func allocateLog(path string, ahead bool) error {
 		return fmt.Errorf("%s is not a regular file", path)
 	}
 	if !ahead {
-		return unix.Fallocate(int(f.Fd()), 0, 0, fi.Size())
+		return unix.Fallocate(int(f.Fd()), 0, 0, min(fi.Size(), walAlloc))
 	}
 	if fi.Size() != 0 {
 		return nil // Badger made it meanwhile; refreshWALLocked sees that
 	}
-	if err := unix.Fallocate(int(f.Fd()), unix.FALLOC_FL_KEEP_SIZE, 0, walSize); err != nil {
+	if err := unix.Fallocate(int(f.Fd()), unix.FALLOC_FL_KEEP_SIZE, 0, walAlloc); err != nil {
 		f.Truncate(0) // gives back what a partial allocation took
 		return err
 	}
@@ -218,7 +223,7 @@ func (s *Space) logRoomLocked(free int64, stage string) error {
 	need := MetaFloor + s.compaction
 	switch {
 	case !w.ready || !w.allocd:
-		return &NoSpaceError{Dir: s.dir, Free: free, Need: walSize, Stage: stage + " (no room for the metadata log)"}
+		return &NoSpaceError{Dir: s.dir, Free: free, Need: walAlloc, Stage: stage + " (no room for the metadata log)"}
 	case free < need && w.used >= walFillLimit:
 		return &NoSpaceError{Dir: s.dir, Free: free, Need: need, Stage: stage}
 	}
