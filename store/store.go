@@ -167,15 +167,17 @@ func Open(dir string, mk keyring.MasterKey) (*Store, error) {
 func (s *Store) Close() error {
 	var errs []error
 	if s.DB != nil {
-		s.Space.beforeClose() // closing flushes the memtable into a new table
+		// Closing flushes the memtable into a new table; the prepared log
+		// is no use any more (nothing writes now), and Badger would refuse
+		// to open with it: its blocks go to that flush.
+		s.Space.closeWAL()
+		s.Space.beforeClose()
 		if err := s.DB.Sync(); err != nil {
 			errs = append(errs, fmt.Errorf("store: syncing metadata: %w", err))
 		}
 		if err := s.DB.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("store: closing metadata: %w", err))
 		}
-		s.Space.closeWAL() // Badger refuses to open with the empty next log
-
 	}
 	if s.Parts != nil {
 		errs = append(errs, s.Parts.Close())
