@@ -63,8 +63,8 @@ type walState struct {
 
 func memFid(name string) (int, bool) {
 	base, ok := strings.CutSuffix(name, memExt)
-	if !ok || base == "" {
-		return 0, false
+	if !ok || base == "" || len(base) > 9 || strings.Trim(base, "0123456789") != "" {
+		return 0, false // not a name Badger gives a log
 	}
 	fid, err := strconv.Atoi(base)
 	return fid, err == nil && fid > 0
