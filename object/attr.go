@@ -66,6 +66,9 @@ func (l *Layer) SetAttr(ino Ino, a SetAttrArgs) (*Inode, error) {
 			return nil, err
 		}
 	}
+	if err := l.roomForLog(); err != nil {
+		return nil, err
+	}
 	var out *Inode
 	err := l.mutate(commitLater, func(txn *metaTxn) error {
 		n, err := l.getInode(txn, ino)

@@ -244,7 +244,9 @@ func (m *metaDB) commitLocked() error {
 	}
 	if err == nil {
 		m.space.Headroom()
+		size := m.size // as Badger estimates it (metaTxn counts every write)
 		err = txn.Commit()
+		m.space.Committed(size)
 	} else {
 		txn.Discard()
 	}

@@ -510,6 +510,9 @@ func (l *Layer) Rename(oldParent Ino, oldName string, newParent Ino, newName str
 	if flags&^(RenameNoReplace|RenameExchange) != 0 || flags == RenameNoReplace|RenameExchange {
 		return ErrInvalid
 	}
+	if err := l.roomForLog(); err != nil {
+		return err
+	}
 	return l.mutate(commitLater, func(txn *metaTxn) error {
 		src, err := l.dirent(txn, oldParent, oldName)
 		if err != nil {

@@ -53,3 +53,8 @@ func (f *File) commitCompleteLocked() error {
 // filesystem is too full for metadata to grow; unlink, purge and gc never
 // call it, so space can always be freed.
 func (l *Layer) roomForMeta() error { return l.st.Space.CheckMeta() }
+
+// roomForLog returns an error wrapping store.ErrNoSpace when a metadata
+// update that adds no name (setattr, rename) could make Badger write where
+// the disk has no block for it (store.Space.CheckLog).
+func (l *Layer) roomForLog() error { return l.st.Space.CheckLog() }

@@ -91,6 +91,7 @@ type Space struct {
 	held                   int64 // bytes of the reserve file allocated
 	released               bool  // logged that the reserve was given up, until restored
 	restoreFailed          bool  // logged that taking it back failed, until it succeeds
+	wal                    walState
 }
 
 // newSpace opens the space guard of the store at dir, learning how much
@@ -192,7 +193,7 @@ func (s *Space) CheckMeta() error {
 	if need := MetaFloor + s.compaction; free-s.owedLocked() < need {
 		return &NoSpaceError{Dir: s.dir, Free: free - s.owedLocked(), Need: need, Stage: "metadata update"}
 	}
-	return nil
+	return s.logRoomLocked(free-s.owedLocked(), "metadata update")
 }
 
 // Headroom settles the reserve before a metadata write: every metadata
@@ -213,6 +214,7 @@ func (s *Space) Headroom() {
 	if _, err := s.settleLocked(); err != nil {
 		log.Printf("ssefs: %v", err)
 	}
+	s.refreshWALLocked() // the next log, for a rotation this commit may cause
 }
 
 // compactionRoom estimates what the largest compaction Badger may start

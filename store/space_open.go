@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -14,6 +15,11 @@ import (
 func (s *Space) prepareOpen() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// An empty log left by a crash (the prepared next one) makes Badger
+	// refuse to open.
+	if _, err := removeEmptyLogs(filepath.Join(s.dir, MetaDir)); err != nil {
+		return err
+	}
 	free, err := s.free()
 	if err != nil {
 		return err
@@ -42,6 +48,7 @@ func (s *Space) afterOpen(db *badger.DB) {
 	s.mu.Lock()
 	s.levels = db.Levels
 	s.mu.Unlock()
+	s.openWAL(filepath.Join(s.dir, MetaDir))
 	s.Headroom()
 }
 

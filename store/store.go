@@ -167,7 +167,11 @@ func Open(dir string, mk keyring.MasterKey) (*Store, error) {
 func (s *Store) Close() error {
 	var errs []error
 	if s.DB != nil {
-		s.Space.beforeClose() // closing flushes the memtable into a new table
+		// Closing flushes the memtable into a new table; the prepared log
+		// is no use any more (nothing writes now), and Badger would refuse
+		// to open with it: its blocks go to that flush.
+		s.Space.closeWAL()
+		s.Space.beforeClose()
 		if err := s.DB.Sync(); err != nil {
 			errs = append(errs, fmt.Errorf("store: syncing metadata: %w", err))
 		}
