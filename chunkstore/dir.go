@@ -67,6 +67,9 @@ func (d *Dir) shardDir(id PartID) string {
 	return filepath.Join(d.root, xx, yy)
 }
 
+// Path is where part id's file lives, for log messages.
+func (d *Dir) Path(id PartID) string { return d.path(id) }
+
 func (d *Dir) path(id PartID) string {
 	return filepath.Join(d.shardDir(id), id.String())
 }

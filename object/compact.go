@@ -88,7 +88,11 @@ func (l *Layer) compact(ino Ino) (compacted bool, freed int64, err error) {
 			reserved = append(reserved, id)
 			sealed, err := chunkstore.SealPart(l.cipher, src.oek[:], chunkstore.PartID(id), buf[:length])
 			if err == nil {
-				err = l.st.Parts.Write(chunkstore.PartID(id), sealed)
+				var got uint64
+				if got, sealed, err = l.storePart(src.oek[:], id, sealed); got != id {
+					id = got
+					reserved = append(reserved, id)
+				}
 			}
 			if err != nil {
 				cleanup()

@@ -26,8 +26,13 @@ var ErrNotRegular = errors.New("not a regular file")
 func Open(path string, flag int, perm os.FileMode) (*os.File, error) {
 	fd, err := open(path, flag|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, uint32(perm.Perm()))
 	if err != nil {
-		if errors.Is(err, syscall.ELOOP) {
+		switch {
+		case errors.Is(err, syscall.ELOOP):
 			return nil, &os.PathError{Op: "open", Path: path, Err: fmt.Errorf("%w: a symbolic link (%w)", ErrNotRegular, err)}
+		case errors.Is(err, syscall.ENXIO): // a FIFO no one reads, or a device without its hardware
+			return nil, &os.PathError{Op: "open", Path: path, Err: fmt.Errorf("%w: a FIFO or device (%w)", ErrNotRegular, err)}
+		case errors.Is(err, syscall.EISDIR):
+			return nil, &os.PathError{Op: "open", Path: path, Err: fmt.Errorf("%w: a directory (%w)", ErrNotRegular, err)}
 		}
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
