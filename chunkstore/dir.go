@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
+
+	"github.com/ssefs/ssefs/internal/storefile"
 )
 
 // Dir stores one file per part under root, at root/xx/yy/<id as 16 hex
@@ -64,6 +67,9 @@ func (d *Dir) shardDir(id PartID) string {
 	return filepath.Join(d.root, xx, yy)
 }
 
+// Path is where part id's file lives, for log messages.
+func (d *Dir) Path(id PartID) string { return d.path(id) }
+
 func (d *Dir) path(id PartID) string {
 	return filepath.Join(d.shardDir(id), id.String())
 }
@@ -105,7 +111,7 @@ func (d *Dir) Write(id PartID, sealed []byte) error {
 		return err
 	}
 	p := d.path(id)
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
 	if errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("%w: %v: %w", ErrPartExists, id, err)
 	}
@@ -153,9 +159,11 @@ func (d *Dir) readAt(id PartID, encSize int64, p []byte, off int64) (int, error)
 	return n, err
 }
 
-// open opens part id's file read-only and returns its size.
+// open opens part id's file read-only and returns its size. Anything but a
+// regular file there (a FIFO, a symbolic link, a device, a directory) fails
+// at once with ErrPartNotRegular, never blocks.
 func (d *Dir) open(id PartID) (*os.File, int64, error) {
-	f, err := os.Open(d.path(id))
+	f, err := storefile.Open(d.path(id), os.O_RDONLY, 0)
 	if err != nil {
 		return nil, 0, d.notFound(id, err)
 	}
@@ -205,7 +213,7 @@ func (d *Dir) Size(id PartID) (int64, error) {
 	if d.closed.Load() {
 		return 0, ErrClosed
 	}
-	st, err := os.Stat(d.path(id))
+	st, err := storefile.Lstat(d.path(id))
 	if err != nil {
 		return 0, d.notFound(id, err)
 	}
@@ -234,10 +242,14 @@ func (d *Dir) Close() error {
 }
 
 // notFound turns a missing file into ErrPartNotFound (still matching
-// fs.ErrNotExist) and wraps anything else with the id.
+// fs.ErrNotExist), a special file into ErrPartNotRegular, and wraps anything
+// else with the id.
 func (d *Dir) notFound(id PartID, err error) error {
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%w: %v: %w", ErrPartNotFound, id, err)
+	}
+	if errors.Is(err, storefile.ErrNotRegular) {
+		return fmt.Errorf("%w: %v: %w", ErrPartNotRegular, id, err)
 	}
 	return fmt.Errorf("chunkstore: part %v: %w", id, err)
 }

@@ -13,6 +13,12 @@ var (
 	// missing or tampered data, never a part that may be read anyway.
 	ErrPartSize = errors.New("chunkstore: part file size does not match its record")
 
+	// ErrPartNotRegular reports a part whose name holds something other
+	// than a regular file: a FIFO, a symbolic link, a device, a directory.
+	// Such a file is never opened for reading (a FIFO would block), and,
+	// like ErrPartNotFound, it means missing or tampered data.
+	ErrPartNotRegular = errors.New("chunkstore: part is not a regular file")
+
 	// ErrPartExists reports a Write to an id that already has a file; part
 	// files are never rewritten. The error also matches fs.ErrExist.
 	ErrPartExists = errors.New("chunkstore: part already exists")

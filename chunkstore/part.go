@@ -62,6 +62,18 @@ func sealPart(oek []byte, id PartID, seal func(key []byte) ([]byte, error)) ([]b
 	return sealed, nil
 }
 
+// ResealPart seals the part sealed as from again as part to of the same
+// object, for a part whose file name turned out to be taken. The plaintext
+// lives only inside this call and is cleared before it returns.
+func ResealPart(c dare.Cipher, oek []byte, from, to PartID, sealed []byte) ([]byte, error) {
+	pt, err := OpenPart(oek, from, sealed)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(pt)
+	return SealPart(c, oek, to, pt)
+}
+
 // OpenPart decrypts a whole part. Errors match dare.ErrAuthentication or
 // dare.ErrFormat when the bytes are not part id of this object.
 func OpenPart(oek []byte, id PartID, sealed []byte) ([]byte, error) {

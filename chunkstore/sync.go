@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"sync"
+
+	"github.com/ssefs/ssefs/internal/storefile"
 )
 
 // syncWorkers bounds concurrent fdatasync calls: devices with deep queues
@@ -22,7 +24,7 @@ func (d *Dir) Sync(ids ...PartID) error {
 		shards[d.shardDir(id)] = struct{}{}
 	}
 	err := parallel(len(ids), func(i int) error {
-		f, err := os.Open(d.path(ids[i]))
+		f, err := storefile.Open(d.path(ids[i]), os.O_RDONLY, 0)
 		if err != nil {
 			return d.notFound(ids[i], err)
 		}
@@ -60,7 +62,7 @@ func (d *Dir) Sync(ids ...PartID) error {
 }
 
 func syncDir(dir string) error {
-	f, err := os.Open(dir)
+	f, err := storefile.OpenDir(dir)
 	if err != nil {
 		return fmt.Errorf("chunkstore: syncing directory: %w", err)
 	}

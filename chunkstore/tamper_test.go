@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"syscall"
 	"testing"
 
 	"github.com/ssefs/ssefs/dare"
@@ -155,5 +156,59 @@ func TestReaderSizeIsCheckedOnceOpen(t *testing.T) {
 	}
 	if _, err := d.Reader(1, size+1).ReadAt(p[:1], 0); !errors.Is(err, ErrPartSize) {
 		t.Errorf("Reader with a wrong size = %v, want ErrPartSize", err)
+	}
+}
+
+// TestSpecialFileInPartPlace: a FIFO, a symbolic link (to a device or to a
+// part) or a directory at a part's name fails reads, Size and Sync at once
+// with ErrPartNotRegular; a FIFO used to block the open for good.
+func TestSpecialFileInPartPlace(t *testing.T) {
+	oek := randBytes(t, 32)
+	pt := randBytes(t, dare.PackageSize+5)
+	for name, plant := range map[string]func(p, other string) error{
+		"fifo":            func(p, _ string) error { return syscall.Mkfifo(p, 0o600) },
+		"symlink to zero": func(p, _ string) error { return os.Symlink("/dev/zero", p) },
+		"symlink to part": func(p, other string) error { return os.Symlink(other, p) },
+		"directory":       func(p, _ string) error { return os.Mkdir(p, 0o700) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			d, err := OpenDir(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			const id, other = PartID(9), PartID(10)
+			for _, i := range []PartID{id, other} {
+				sealed, err := SealPart(dare.AES256GCM, oek, i, pt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := d.Write(i, sealed); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.Remove(d.path(id)); err != nil {
+				t.Fatal(err)
+			}
+			if err := plant(d.path(id), d.path(other)); err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, len(pt))
+			if _, err := ReadPartAt(oek, id, d.Reader(id, dare.EncryptedSize(int64(len(pt)))), dare.EncryptedSize(int64(len(pt))), buf, 0); !errors.Is(err, ErrPartNotRegular) {
+				t.Errorf("read: %v, want ErrPartNotRegular", err)
+			}
+			if _, err := d.ReadAt(id, buf, 0); !errors.Is(err, ErrPartNotRegular) {
+				t.Errorf("ReadAt: %v, want ErrPartNotRegular", err)
+			}
+			if _, err := d.Size(id); !errors.Is(err, ErrPartNotRegular) {
+				t.Errorf("Size: %v, want ErrPartNotRegular", err)
+			}
+			if err := d.Sync(id); !errors.Is(err, ErrPartNotRegular) {
+				t.Errorf("Sync: %v, want ErrPartNotRegular", err)
+			}
+			if err := d.Write(id, []byte("x")); !errors.Is(err, ErrPartExists) {
+				t.Errorf("Write over it: %v, want ErrPartExists", err)
+			}
+		})
 	}
 }

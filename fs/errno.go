@@ -61,6 +61,7 @@ var integrityErrors = []error{
 	object.ErrCorrupt,
 	chunkstore.ErrPartNotFound,
 	chunkstore.ErrPartSize,
+	chunkstore.ErrPartNotRegular,
 }
 
 // toErrno turns an error from the object layer into the errno the caller

@@ -129,6 +129,7 @@ func TestToErrno(t *testing.T) {
 		{"corrupt metadata", object.ErrCorrupt, syscall.EIO, "INTEGRITY"},
 		{"missing part file", missingPartError(t), syscall.EIO, "part 42"},
 		{"part of the wrong size", fmt.Errorf("object 7 part 42: %w", chunkstore.ErrPartSize), syscall.EIO, "part 42"},
+		{"part file not a regular file", fmt.Errorf("object 7 part 42 at 0: %w: 000000000000002a: %w", chunkstore.ErrPartNotRegular, pathErr(syscall.ELOOP)), syscall.EIO, "part 42"},
 		{"missing inline part", fmt.Errorf("object 7 inline part 42: %w", chunkstore.ErrPartNotFound), syscall.EIO, "inline part 42"},
 		{"authentication wrapping not found", fmt.Errorf("%w: %w", object.ErrNotFound, dare.ErrAuthentication), syscall.EIO, "INTEGRITY"},
 		{"missing store file", pathErr(syscall.ENOENT), syscall.EIO, "missing data"},

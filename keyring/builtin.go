@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/ssefs/ssefs/internal/storefile"
 )
 
 // Builtin is the KMS that ships with ssefs: EKs live in dir, one file per key, each
@@ -255,7 +257,7 @@ func load(dir string, mk *MasterKey) (*state, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := os.ReadFile(filepath.Join(dir, verifierFile))
+	v, err := storefile.ReadFile(filepath.Join(dir, verifierFile))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("keyring: %s is not a keyring (no verifier): %w", dir, err)
@@ -271,7 +273,7 @@ func load(dir string, mk *MasterKey) (*state, error) {
 	if err := recoverDir(dir, w); err != nil {
 		return nil, err
 	}
-	t, err := os.ReadFile(filepath.Join(dir, tombstonesFile))
+	t, err := storefile.ReadFile(filepath.Join(dir, tombstonesFile))
 	if err != nil {
 		return nil, fmt.Errorf("%w: tombstones: %w", ErrCorrupt, err)
 	}
@@ -280,7 +282,7 @@ func load(dir string, mk *MasterKey) (*state, error) {
 		return nil, fmt.Errorf("keyring: tombstones: %w", err)
 	}
 	st := newState(w, tombs)
-	switch m, err := os.ReadFile(filepath.Join(dir, metaKeyFile)); {
+	switch m, err := storefile.ReadFile(filepath.Join(dir, metaKeyFile)); {
 	case err == nil:
 		if st.meta, err = w.openMetaKey(m); err != nil {
 			return nil, fmt.Errorf("keyring: metadata key: %w", err)
@@ -316,7 +318,7 @@ func load(dir string, mk *MasterKey) (*state, error) {
 
 // addFile loads one key file into the state.
 func (st *state) addFile(path string, id keyID) error {
-	data, err := os.ReadFile(path)
+	data, err := storefile.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("keyring: open: %w", err)
 	}
@@ -355,7 +357,7 @@ func recoverDir(dir string, w *wrapper) error {
 			changed = true
 		case strings.HasSuffix(name, newSuffix):
 			base := strings.TrimSuffix(name, newSuffix)
-			data, err := os.ReadFile(path)
+			data, err := storefile.ReadFile(path)
 			if err != nil {
 				return fmt.Errorf("keyring: recover: %w", err)
 			}
@@ -404,7 +406,7 @@ func authenticates(w *wrapper, base string, data []byte) bool {
 }
 
 func dirEmpty(dir string) (bool, error) {
-	d, err := os.Open(dir)
+	d, err := storefile.OpenDir(dir)
 	if err != nil {
 		return false, err
 	}

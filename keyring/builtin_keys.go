@@ -4,11 +4,12 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ssefs/ssefs/internal/storefile"
 )
 
 // CreateKey adds a new EK under a fresh random id, never reusing a deleted key's id.
@@ -166,7 +167,7 @@ func (b *Builtin) UnsealKey(name string) error {
 }
 
 func (b *Builtin) unsealVersion(st *state, name string, k *ekey) error {
-	data, err := os.ReadFile(filepath.Join(b.dir, keyFileName(k.id)))
+	data, err := storefile.ReadFile(filepath.Join(b.dir, keyFileName(k.id)))
 	if err != nil {
 		return fmt.Errorf("keyring: unseal key %q: %w", name, err)
 	}

@@ -7,11 +7,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+
+	"github.com/ssefs/ssefs/internal/storefile"
 )
 
 // writeFileSync writes data to path (created or truncated, mode 0600) and fsyncs it.
 func writeFileSync(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	f, err := storefile.Open(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err
 	}
@@ -43,7 +45,7 @@ func writeAtomic(dir, name string, data []byte) error {
 
 // syncDir makes renames and removals in dir durable.
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
+	d, err := storefile.OpenDir(dir)
 	if err != nil {
 		return fmt.Errorf("keyring: sync dir: %w", err)
 	}
@@ -58,7 +60,7 @@ func syncDir(dir string) error {
 // copy-on-write or flash device the old blocks may survive; the record is encrypted under
 // the master key anyway, so this is defence in depth, not the crypto-erase itself.
 func eraseFile(path string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	f, err := storefile.Open(path, os.O_WRONLY, 0)
 	if err != nil {
 		return fmt.Errorf("keyring: erase: %w", err)
 	}

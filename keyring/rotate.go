@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/ssefs/ssefs/internal/storefile"
 )
 
 // ChangeMasterKey re-seals every record of the keyring under newMK. The EKs themselves
@@ -95,7 +97,7 @@ func (b *Builtin) ChangeMasterKey(newMK MasterKey) error {
 // memory, are carried over too.
 func (b *Builtin) resealFile(old, nw *wrapper, name string) error {
 	path := filepath.Join(b.dir, name)
-	data, err := os.ReadFile(path)
+	data, err := storefile.ReadFile(path)
 	if err != nil {
 		return err
 	}

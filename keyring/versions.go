@@ -4,9 +4,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
+
+	"github.com/ssefs/ssefs/internal/storefile"
 )
 
 // ErrNoMetaKey means the keyring holds no metadata key (one made before it existed).
@@ -116,7 +117,7 @@ func (b *Builtin) CheckMasterKey(mk MasterKey) error {
 	if err != nil {
 		return err
 	}
-	v, err := os.ReadFile(filepath.Join(b.dir, verifierFile))
+	v, err := storefile.ReadFile(filepath.Join(b.dir, verifierFile))
 	if err != nil {
 		return fmt.Errorf("keyring: verifier: %w", err)
 	}

@@ -90,7 +90,11 @@ func (l *Layer) compact(ino Ino) (compacted bool, freed int64, err error) {
 			reserved = append(reserved, id)
 			sealed, err := chunkstore.SealPart(l.cipher, src.oek[:], id, buf[:length])
 			if err == nil {
-				err = parts.Write(id, sealed)
+				var got chunkstore.PartID
+				if got, sealed, err = l.storePart(src.oek[:], id, sealed); got != id {
+					id = got
+					reserved = append(reserved, id)
+				}
 			}
 			if err != nil {
 				cleanup()

@@ -146,8 +146,9 @@ func (f *File) seal(b *spillBatch) {
 
 // encrypt seals a batch into b.sealed: into a pooled buffer that writePart
 // returns, unless its store keeps what it is given. It runs without f.mu.
+// The batch's key copy stays until dropSealed: writePart needs it to seal
+// the part again when its file name is taken.
 func (f *File) encrypt(b *spillBatch) {
-	defer b.oek.Zero()
 	whole := b.wholeChunks()
 	var plain []byte
 	if whole == nil {
@@ -206,15 +207,25 @@ func (b *spillBatch) wholeChunks() [][]byte {
 // encrypting failed) and recycles its buffer.
 func (f *File) writePart(b *spillBatch) {
 	if b.err == nil && b.sealed != nil {
-		if err := b.store.Write(b.id, b.sealed); err != nil {
+		var err error
+		if b.store.keepsSealed() { // an inline part: its name is a record, never taken
+			err = b.store.Write(b.id, b.sealed)
+		} else {
+			// b.id may change (a taken name): the sealer reads it only
+			// after this write is done.
+			b.id, b.sealed, err = f.l.storePart(b.oek[:], b.id, b.sealed)
+		}
+		if err != nil {
 			b.err = fmt.Errorf("object %d: %w", f.ino, err)
 		}
 	}
 	f.dropSealed(b)
 }
 
-// dropSealed returns a batch's pooled part buffer, if it has one.
+// dropSealed returns a batch's pooled part buffer, if it has one, and
+// clears its key copy: the batch is sealed and written, or failed.
 func (f *File) dropSealed(b *spillBatch) {
+	b.oek.Zero()
 	if b.pooled != nil {
 		sealPool.Put(b.pooled)
 		b.pooled, b.sealed = nil, nil

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ssefs/ssefs/dare"
+	"github.com/ssefs/ssefs/internal/storefile"
 	"github.com/ssefs/ssefs/keyring"
 )
 
@@ -129,7 +130,7 @@ func LoadConfig(dir string) (*Config, error) {
 
 // readConfigFile reads store.json, refusing one larger than any config.
 func readConfigFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := storefile.Open(path, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +156,7 @@ func writeConfig(dir string, c *Config) error {
 
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+	f, err := storefile.Open(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
 	if err != nil {
 		return fmt.Errorf("store: writing %s: %w", path, err)
 	}
@@ -177,7 +178,7 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 }
 
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
+	d, err := storefile.OpenDir(dir)
 	if err != nil {
 		return fmt.Errorf("store: opening %s for sync: %w", dir, err)
 	}

@@ -8,6 +8,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ssefs/ssefs/internal/storefile"
 )
 
 // ReserveFile is the preallocated file that keeps room for the metadata
@@ -54,16 +56,12 @@ func (s *Space) restoreLocked() error {
 	return nil
 }
 
-// openReserve opens (creating) the reserve file without following a
-// symlink an attacker may have put in its place.
+// openReserve opens (creating) the reserve file; a symlink, FIFO or other
+// special file an attacker may have put in its place fails (storefile.Open).
 func (s *Space) openReserve() (*os.File, error) {
-	f, err := os.OpenFile(s.path, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW, 0o600)
+	f, err := storefile.Open(s.path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("store: opening %s: %w", s.path, err)
-	}
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, fmt.Errorf("store: %s is not a regular file", s.path)
 	}
 	return f, nil
 }

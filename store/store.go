@@ -13,6 +13,7 @@ import (
 
 	"github.com/ssefs/ssefs/chunkstore"
 	"github.com/ssefs/ssefs/dare"
+	"github.com/ssefs/ssefs/internal/storefile"
 	"github.com/ssefs/ssefs/keyring"
 )
 
@@ -195,7 +196,7 @@ func (s *Store) Close() error {
 func (s *Store) SocketPath() string { return filepath.Join(s.Dir, SocketFile) }
 
 func lockStore(dir string) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(dir, LockFile), os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := storefile.Open(filepath.Join(dir, LockFile), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("store: opening lock file: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/ssefs/ssefs/internal/storefile"
 	"github.com/ssefs/ssefs/keyring"
 )
 
@@ -33,11 +34,12 @@ const (
 // mountLogName is the daemon's log inside the store directory.
 const mountLogName = "mount.log"
 
-// openMountLog opens STORE/mount.log for appending. O_NOFOLLOW: the store
-// directory is untrusted, and a symlink planted there must not make a root
-// daemon append to some other file.
+// openMountLog opens STORE/mount.log for appending. The store directory is
+// untrusted: a symlink planted there must not make a root daemon append to
+// some other file, nor a FIFO block the mount (storefile.Open refuses
+// anything but a regular file, at once).
 func openMountLog(dir string) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(dir, mountLogName), os.O_WRONLY|os.O_CREATE|os.O_APPEND|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
+	f, err := storefile.Open(filepath.Join(dir, mountLogName), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", mountLogName, err)
 	}
@@ -111,7 +113,7 @@ func childEnv(env []string) []string {
 
 // logTail returns the last n lines the log gained after offset from.
 func logTail(path string, from int64, n int) string {
-	f, err := os.Open(path)
+	f, err := storefile.Open(path, os.O_RDONLY, 0)
 	if err != nil {
 		return ""
 	}

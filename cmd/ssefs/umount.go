@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ssefs/ssefs/internal/storefile"
 	"github.com/ssefs/ssefs/store"
 )
 
@@ -37,7 +38,7 @@ func runUmount(env *cliEnv, args []string) error {
 	lock := filepath.Join(loc.store, store.LockFile)
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		f, err := os.OpenFile(lock, os.O_RDWR, 0)
+		f, err := storefile.Open(lock, os.O_RDWR, 0)
 		if err != nil {
 			return nil
 		}
