@@ -18,7 +18,7 @@ var (
 		Atime: 1, Mtime: 2, Ctime: 3, Size: 70000, Version: 7, Target: "",
 		SSE: SSE{Domain: "SSE-S3", KeyName: "sse-s3", SealedDEK: []byte{0xde, 0xad}, SealedOEK: []byte{0xbe, 0xef}}}
 	goldenInodeHex = "01000000000000002a000081a4000003e80000006400000001000000000000000000000001000000000000000200000000000000030000000000011170000000000000000700000000000000065353452d5333000000067373652d733300000002dead00000002beef"
-	goldenVersion = Version{ID: 9, Size: 70000, Mtime: 5, Flags: 0,
+	goldenVersion  = Version{ID: 9, Size: 70000, Mtime: 5, Flags: 0,
 		Owner: &VersionOwner{Mode: 0o100640, UID: 1000, GID: 100},
 		Runs:  []Run{{Off: 0, Len: 65536, Part: 77, PartOff: 0, PartLen: 70000}, {Off: 65536, Len: 4464, Part: 78, PartOff: 4096, PartLen: 8560, Inline: true}}}
 	goldenVersionHex = "03" + "0000000000000009" + "0000000000011170" + "0000000000000005" + "00" +
