@@ -48,6 +48,31 @@ func (c *caller) may(in *object.Inode, want uint32) bool {
 	return bits&want == want
 }
 
+// mayReadVersion reports whether c may read the content of a version of
+// the file in, whose record holds the authenticated owner (nil: its record
+// is of an older format and holds none). It is on top of may(in, mayRead),
+// which the versions directory requires: a version is readable only by a
+// caller who may read the file now AND could read it as that version was
+// committed, so neither a chmod nor a chown of the file opens a version to
+// anyone its own mode kept out. This holds for the current version too:
+// while a writer has replaced its content and not yet committed, the live
+// file no longer shows it, whatever the file's mode has become.
+// Without a recorded owner, what the version was committed under is
+// unknown: only root and the file's current owner may read it, the
+// narrowest rule that keeps the owner's own history readable.
+func (c *caller) mayReadVersion(in *object.Inode, owner *object.VersionOwner) bool {
+	if !c.known {
+		return true
+	}
+	if !c.may(in, mayRead) {
+		return false
+	}
+	if owner != nil {
+		return c.may(&object.Inode{Mode: owner.Mode, UID: owner.UID, GID: owner.GID}, mayRead)
+	}
+	return c.uid == 0 || c.uid == in.UID
+}
+
 // viewAccess checks that the caller may access the real object ino with the
 // access bits want; EACCES if not.
 func viewAccess(ctx context.Context, l *object.Layer, ino object.Ino, want uint32) syscall.Errno {
