@@ -1,6 +1,9 @@
 package fs
 
 import (
+	"bytes"
+	"fmt"
+	"math/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -8,7 +11,9 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/ssefs/ssefs/keyring"
 	"github.com/ssefs/ssefs/object"
+	"github.com/ssefs/ssefs/store"
 )
 
 // asUID runs a command as uid/gid (no supplementary groups) and returns
@@ -183,4 +188,104 @@ func restoreVersion(m *testMount, rel, id string) error {
 	}
 	_, err = m.l.Restore(n.Ino, v)
 	return err
+}
+
+// TestGoldenStoresMount mounts a copy of each golden store (stores of
+// formats 1, 2 and 3, object/testdata) and reads every version through the
+// mount and the versions view, as root and as other users: versions of
+// older records (no owner) are root's and the current owner's only, those
+// of format 3 are as private as the file was at their commit. A version
+// written through the mount records its owner.
+func TestGoldenStoresMount(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to act as another user")
+	}
+	requireFUSE(t)
+	for _, format := range []int{1, 2, 3} {
+		t.Run(fmt.Sprintf("golden-v%d", format), func(t *testing.T) {
+			base := t.TempDir()
+			if err := os.CopyFS(base, os.DirFS(fmt.Sprintf("../object/testdata/golden-v%d", format))); err != nil {
+				t.Fatal(err)
+			}
+			mk, err := keyring.ReadKeyFile(filepath.Join(base, "key"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := &testMount{t: t, dir: filepath.Join(base, "store"), mnt: filepath.Join(base, "mnt"), mk: mk}
+			if err := os.Mkdir(m.mnt, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			m.cfg.AllowOther = true
+			m.mount()
+			t.Cleanup(m.unmount)
+			for d := filepath.Dir(m.mnt); d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
+				if err := os.Chmod(d, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if cfg, err := store.LoadConfig(m.dir); err != nil || cfg.Format != store.FormatVersion {
+				t.Fatalf("store.json after mounting: %+v, %v", cfg, err)
+			}
+			small := goldenBytes(1, 100)
+			if b, err := os.ReadFile(m.path("small.txt")); err != nil || !bytes.Equal(b, small) {
+				t.Fatalf("small.txt: %d bytes, %v", len(b), err)
+			}
+			first := goldenBytes(2, 300_000)
+			second := bytes.Clone(first)
+			copy(second[70_000:], "second version")
+			if b, err := os.ReadFile(m.path("dir/multi.bin")); err != nil || !bytes.Equal(b, second) {
+				t.Fatalf("dir/multi.bin: %d bytes, %v", len(b), err)
+			}
+			if target, err := os.Readlink(m.path("link")); err != nil || target != "dir/multi.bin" {
+				t.Fatalf("link: %q, %v", target, err)
+			}
+			dir := m.path(".ssefs/versions/dir/multi.bin")
+			ents, err := os.ReadDir(dir)
+			if err != nil || len(ents) != 2 {
+				t.Fatalf("versions of dir/multi.bin: %v, %v", ents, err)
+			}
+			for i, want := range [][]byte{first, second} {
+				if b, err := os.ReadFile(filepath.Join(dir, ents[i].Name())); err != nil || !bytes.Equal(b, want) {
+					t.Fatalf("root reads version %d: %d bytes, %v", i, len(b), err)
+				}
+			}
+			// Who else reads each version: [first, second].
+			readers := map[uint32][2]bool{65534: {false, false}}
+			if format == 3 {
+				// First: 0600 of uid 1000; second: 0644 of uid 2000 (as now).
+				readers = map[uint32][2]bool{65534: {false, true}, 1000: {true, true}, 2000: {false, true}}
+			} else {
+				// No owner recorded: the file's current owner (root) only.
+				readers[1000] = [2]bool{false, false}
+			}
+			for uid, ok := range readers {
+				for i, e := range ents {
+					out, err := asUID(t, uid, "cat", filepath.Join(dir, e.Name()))
+					if (err == nil) != ok[i] {
+						t.Errorf("uid %d: version %d of dir/multi.bin: err=%v (%.60q); want allowed=%v", uid, i, err, out, ok[i])
+					}
+				}
+			}
+			// A version written through the mount records the file's owner
+			// and mode: others read it as they read the file (0644).
+			if err := os.WriteFile(m.path("small.txt"), []byte("written by this code\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			entry := versionEntry(t, m, "small.txt", "written by this code\n")
+			if out, err := asUID(t, 65534, "cat", m.path(".ssefs/versions/small.txt/"+entry)); err != nil || out != "written by this code\n" {
+				t.Errorf("nobody reads the new version: %q, %v", out, err)
+			}
+			old := versionEntry(t, m, "small.txt", string(small))
+			if _, err := asUID(t, 65534, "cat", m.path(".ssefs/versions/small.txt/"+old)); (err == nil) != (format == 3) {
+				t.Errorf("nobody reads the stored version of small.txt: %v; want allowed=%v", err, format == 3)
+			}
+		})
+	}
+}
+
+// goldenBytes is object's goldenContent: the golden files' content.
+func goldenBytes(seed int64, n int) []byte {
+	b := make([]byte, n)
+	rand.New(rand.NewSource(seed)).Read(b)
+	return b
 }
