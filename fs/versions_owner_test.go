@@ -262,7 +262,7 @@ func TestGoldenStoresMount(t *testing.T) {
 				for i, e := range ents {
 					out, err := asUID(t, uid, "cat", filepath.Join(dir, e.Name()))
 					if (err == nil) != ok[i] {
-						t.Errorf("uid %d: version %d of dir/multi.bin: err=%v (%.60q); want allowed=%v", uid, i, err, out, ok[i])
+						t.Errorf("uid %d: version %d of dir/multi.bin: err=%v (%d bytes out); want allowed=%v", uid, i, err, len(out), ok[i])
 					}
 				}
 			}
