@@ -7,10 +7,12 @@ import (
 	"github.com/ssefs/ssefs/object"
 )
 
-// The versions view must grant exactly what the live tree grants. The
-// kernel checks the view's attributes (default_permissions), which mirror
-// the real directories and files; the daemon checks the real objects once
-// more itself, so that a view node's attributes cached by the kernel, or a
+// The versions view must grant no more than the live tree grants, and a
+// version no more than the file granted when that version was committed.
+// The kernel checks the view's attributes (default_permissions), which
+// mirror the real directories and each version's recorded owner and mode;
+// the daemon checks the real objects and the authenticated version record
+// once more itself, so that a view node's attributes cached by the kernel, or a
 // mount without default_permissions, can never open a door the live tree
 // keeps shut (with --allow-other, other users reach the view).
 
