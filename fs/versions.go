@@ -223,8 +223,8 @@ func (v *versionsDir) Lookup(ctx context.Context, name string, out *fuse.EntryOu
 			if err != nil {
 				return nil, toErrno(ctx, "versions lookup", err)
 			}
-			vf := &versionFile{l: v.l, ino: v.ino, v: vi, uid: in.UID, gid: in.GID, perm: in.Mode & 0o444}
-			vf.attr(&out.Attr)
+			vf := &versionFile{l: v.l, ino: v.ino, v: vi}
+			vf.attr(in, &out.Attr)
 			noCache(out)
 			return v.NewInode(ctx, vf, gofs.StableAttr{Mode: syscall.S_IFREG}), 0
 		}
@@ -236,11 +236,9 @@ func (v *versionsDir) Lookup(ctx context.Context, name string, out *fuse.EntryOu
 type versionFile struct {
 	gofs.Inode
 	readOnlyView
-	l        *object.Layer
-	ino      object.Ino
-	v        object.VersionInfo
-	uid, gid uint32
-	perm     uint32
+	l   *object.Layer
+	ino object.Ino
+	v   object.VersionInfo
 }
 
 var (
@@ -249,26 +247,38 @@ var (
 	_ = (gofs.NodeGetxattrer)((*versionFile)(nil))
 )
 
-func (f *versionFile) attr(out *fuse.Attr) {
-	out.Mode = syscall.S_IFREG | f.perm
+// attr shows the version's own owner and read bits where its record holds
+// them, so the kernel's check (default_permissions) is the version's own;
+// a version of an older record shows the file's current owner with only
+// the owner's read bit; a delete marker (empty) shows the file's. Open
+// checks again (mayReadVersion) against the authenticated record: the
+// listing's owner is for display only.
+func (f *versionFile) attr(in *object.Inode, out *fuse.Attr) {
+	uid, gid, perm := in.UID, in.GID, in.Mode&0o444
+	switch {
+	case f.v.DeleteMarker:
+	case f.v.Owner != nil:
+		uid, gid, perm = f.v.Owner.UID, f.v.Owner.GID, f.v.Owner.Mode&0o444
+	default:
+		perm = in.Mode & 0o400
+	}
+	out.Mode = syscall.S_IFREG | perm
 	out.Nlink = 1
 	out.Size = uint64(f.v.Size)
 	out.Blocks = (out.Size + 511) / 512
-	out.Uid, out.Gid = f.uid, f.gid
+	out.Uid, out.Gid = uid, gid
 	out.Blksize = object.ChunkSize
 	out.SetTimes(nil, ptime(f.v.Mtime), ptime(int64(f.v.ID)))
 }
 
-// Getattr reports the file's current owner and read bits, so a chmod or
-// chown of the file shows in its versions at once.
+// Getattr reads the file again: a chmod or chown of the file shows at once
+// in its versions that do not record their own.
 func (f *versionFile) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	in, err := f.l.Inode(f.ino)
 	if err != nil {
 		return toErrno(ctx, "versions getattr", err)
 	}
-	f.attr(&out.Attr)
-	out.Mode = syscall.S_IFREG | in.Mode&0o444
-	out.Uid, out.Gid = in.UID, in.GID
+	f.attr(in, &out.Attr)
 	return 0
 }
 
@@ -285,6 +295,14 @@ func (f *versionFile) Open(ctx context.Context, flags uint32) (gofs.FileHandle, 
 	st, err := f.l.OpenVersion(f.ino, f.v.ID)
 	if err != nil {
 		return nil, 0, toErrno(ctx, "open version", err)
+	}
+	// The version's own owner and mode, authenticated with its record.
+	in, err := f.l.Inode(f.ino)
+	if err != nil {
+		return nil, 0, toErrno(ctx, "open version", err)
+	}
+	if !newCaller(ctx).mayReadVersion(in, st.VersionOwner()) {
+		return nil, 0, syscall.EACCES
 	}
 	return &versionHandle{f: st}, fuse.FOPEN_KEEP_CACHE, 0
 }

@@ -7,10 +7,12 @@ import (
 	"github.com/ssefs/ssefs/object"
 )
 
-// The versions view must grant exactly what the live tree grants. The
-// kernel checks the view's attributes (default_permissions), which mirror
-// the real directories and files; the daemon checks the real objects once
-// more itself, so that a view node's attributes cached by the kernel, or a
+// The versions view must grant no more than the live tree grants, and a
+// version no more than the file granted when that version was committed.
+// The kernel checks the view's attributes (default_permissions), which
+// mirror the real directories and each version's recorded owner and mode;
+// the daemon checks the real objects and the authenticated version record
+// once more itself, so that a view node's attributes cached by the kernel, or a
 // mount without default_permissions, can never open a door the live tree
 // keeps shut (with --allow-other, other users reach the view).
 
@@ -46,6 +48,31 @@ func (c *caller) may(in *object.Inode, want uint32) bool {
 		bits = mode
 	}
 	return bits&want == want
+}
+
+// mayReadVersion reports whether c may read the content of a version of
+// the file in, whose record holds the authenticated owner (nil: its record
+// is of an older format and holds none). It is on top of may(in, mayRead),
+// which the versions directory requires: a version is readable only by a
+// caller who may read the file now AND could read it as that version was
+// committed, so neither a chmod nor a chown of the file opens a version to
+// anyone its own mode kept out. This holds for the current version too:
+// while a writer has replaced its content and not yet committed, the live
+// file no longer shows it, whatever the file's mode has become.
+// Without a recorded owner, what the version was committed under is
+// unknown: only root and the file's current owner may read it, the
+// narrowest rule that keeps the owner's own history readable.
+func (c *caller) mayReadVersion(in *object.Inode, owner *object.VersionOwner) bool {
+	if !c.known {
+		return true
+	}
+	if !c.may(in, mayRead) {
+		return false
+	}
+	if owner != nil {
+		return c.may(&object.Inode{Mode: owner.Mode, UID: owner.UID, GID: owner.GID}, mayRead)
+	}
+	return c.uid == 0 || c.uid == in.UID
 }
 
 // viewAccess checks that the caller may access the real object ino with the

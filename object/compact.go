@@ -109,7 +109,9 @@ func (l *Layer) compact(ino Ino) (compacted bool, freed int64, err error) {
 		cleanup()
 		return false, 0, err
 	}
-	v := &Version{ID: n.Version, Size: src.size, Mtime: src.mtime, Runs: newRuns}
+	// The same version: it keeps its recorded owner (none for a record of
+	// an older store, which then stays in record version 2).
+	v := &Version{ID: n.Version, Size: src.size, Mtime: src.mtime, Owner: src.owner, Runs: newRuns}
 	v.Seal(src.oek[:], ino)
 	var dead []Run
 	// Hold both locks across the commit: an OpenFile waiting for filesMu

@@ -3,6 +3,7 @@ package object
 import (
 	"bytes"
 	"math/rand"
+	"reflect"
 	"testing"
 )
 
@@ -18,6 +19,11 @@ func TestCompact(t *testing.T) {
 		rng.Read(p)
 		f.WriteAt(p, off)
 		copy(model[off:], p)
+	}
+	// This version records 0600 of uid 1000, which compaction must keep.
+	perm, uid := uint32(0o600), uint32(1000)
+	if _, err := l.SetAttr(n.Ino, SetAttrArgs{Mode: &perm, UID: &uid, GID: &uid}); err != nil {
+		t.Fatal(err)
 	}
 	if err := f.Commit(); err != nil {
 		t.Fatal(err)
@@ -56,5 +62,22 @@ func TestCompact(t *testing.T) {
 	}
 	if ok, _, _ := l.Compact(n.Ino); ok {
 		t.Fatal("compacted an already compact file")
+	}
+	owned := &VersionOwner{Mode: 0o100600, UID: 1000, GID: 1000}
+	if cur, err := l.OpenVersion(n.Ino, vs[1].ID); err != nil || !reflect.DeepEqual(cur.VersionOwner(), owned) {
+		t.Fatalf("compacted version's owner: %+v, %v; want %+v", cur.VersionOwner(), err, owned)
+	}
+	// A restore is a new commit: it records the file's owner now.
+	perm, uid = 0o644, 2000
+	if _, err := l.SetAttr(n.Ino, SetAttrArgs{Mode: &perm, UID: &uid}); err != nil {
+		t.Fatal(err)
+	}
+	vi, err := l.Restore(n.Ino, vs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &VersionOwner{Mode: 0o100644, UID: 2000, GID: 1000}
+	if r, err := l.OpenVersion(n.Ino, vi.ID); err != nil || !reflect.DeepEqual(r.VersionOwner(), want) {
+		t.Fatalf("restored version's owner: %+v, %v; want %+v", r.VersionOwner(), err, want)
 	}
 }

@@ -61,7 +61,8 @@ type File struct {
 	pending  []pendingPart // parts written since the last commit
 	inl      *inlineParts  // this file's inline parts: pending, or kept from the last commit
 	modified bool
-	detached bool // a read-only view of an old version (OpenVersion)
+	detached bool          // a read-only view of an old version (OpenVersion)
+	owner    *VersionOwner // that version's recorded owner (detached only)
 
 	// The spill pipeline (spill.go): batches of chunks being sealed into
 	// parts in the background while writes go on.
@@ -483,6 +484,10 @@ func (f *File) commitLocked() error {
 		if err := f.l.applyLockDefault(txn, f.ino, v.ID, now); err != nil { // reads, then one write
 			return err
 		}
+		// The version records who could read it when it was committed:
+		// the versions view checks a caller against this, not against
+		// whatever mode and owner the file has later.
+		v.Owner = &VersionOwner{Mode: n.Mode, UID: n.UID, GID: n.GID}
 		v.Seal(f.oek[:], f.ino)
 		b, _ := v.MarshalBinary()
 		if err := txn.putBytes(versionKey(f.ino, v.ID), b); err != nil {

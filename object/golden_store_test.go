@@ -7,6 +7,7 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"reflect"
 	"syscall"
 	"testing"
 
@@ -17,13 +18,23 @@ import (
 
 // The golden stores are stores of each released format committed under
 // testdata (golden-v1: chunk runs; golden-v2: byte runs, whose second
-// version of dir/multi.bin is a 14-byte patch). Every later version of
+// version of dir/multi.bin is a 14-byte patch; golden-v3: each version
+// records its owner, and dir/multi.bin's first version was committed as
+// 0600 of uid 1000, its second after a chmod 0644 and a chown to uid 2000,
+// gid 100). Every later version of
 // ssefs must still open them and read exactly what was written. Only the
 // current format's store is ever regenerated, with
 // `go test ./object -run TestGoldenStore -update-golden`.
 var updateGolden = flag.Bool("update-golden", false, "rewrite testdata/golden-v<current format>")
 
-var goldenDirs = []string{"testdata/golden-v1", "testdata/golden-v2"}
+var goldenDirs = []string{"testdata/golden-v1", "testdata/golden-v2", "testdata/golden-v3"}
+
+// goldenOwners are the owners golden-v3 records for dir/multi.bin's two
+// versions; every other version there records 0644 of root.
+var goldenOwners = []VersionOwner{
+	{Mode: syscall.S_IFREG | 0o600, UID: 1000, GID: 1000},
+	{Mode: syscall.S_IFREG | 0o644, UID: 2000, GID: 100},
+}
 
 func currentGoldenDir() string { return fmt.Sprintf("testdata/golden-v%d", store.FormatVersion) }
 
@@ -75,6 +86,11 @@ func writeGolden(t *testing.T) {
 			parent = d.Ino
 		}
 		n := createFile(t, l, parent, filepath.Base(g.name))
+		if g.size > 200_000 {
+			o := goldenOwners[0]
+			perm := o.Mode & 0o7777
+			l.SetAttr(n.Ino, SetAttrArgs{Mode: &perm, UID: &o.UID, GID: &o.GID})
+		}
 		f, _ := l.OpenFile(n.Ino)
 		f.WriteAt(goldenContent(g.seed, g.size), 0)
 		if err := f.Commit(); err != nil {
@@ -84,6 +100,9 @@ func writeGolden(t *testing.T) {
 		if g.size > 200_000 {
 			b := goldenContent(g.seed, g.size)
 			copy(b[70_000:], []byte("second version"))
+			o := goldenOwners[1]
+			perm := o.Mode & 0o7777
+			l.SetAttr(n.Ino, SetAttrArgs{Mode: &perm, UID: &o.UID, GID: &o.GID})
 			f.WriteAt(b[70_000:70_014], 70_000)
 			f.Commit()
 		}
@@ -94,6 +113,7 @@ func writeGolden(t *testing.T) {
 	l.Close()
 	st.Close()
 	os.Remove(filepath.Join(dir, store.LockFile))
+	os.Remove(filepath.Join(dir, store.ReserveFile)) // 16 MiB of nothing, made again at open
 }
 
 func TestGoldenStore(t *testing.T) {
@@ -149,6 +169,18 @@ func checkGoldenStore(t *testing.T, goldenDir string) {
 			copy(want[70_000:], "second version")
 		}
 		checkVersion(t, l, n.Ino, vs[len(vs)-1].ID, want)
+		// Stores of formats 1 and 2 recorded no owner; format 3 records
+		// the one each version was committed under.
+		for i, vi := range vs {
+			var want *VersionOwner
+			if goldenDir == "testdata/golden-v3" {
+				want = &VersionOwner{Mode: syscall.S_IFREG | 0o644}
+				if g.size > 200_000 {
+					want = &goldenOwners[i]
+				}
+			}
+			checkOwner(t, l, n.Ino, vi, want)
+		}
 		if g.size == 0 {
 			continue
 		}
@@ -170,6 +202,9 @@ func checkGoldenStore(t *testing.T, goldenDir string) {
 		}
 		checkVersion(t, l, n.Ino, after[len(after)-1].ID, next)
 		checkVersion(t, l, n.Ino, vs[len(vs)-1].ID, want)
+		// What this code commits records the file's owner and mode.
+		cur, _ := l.Inode(n.Ino)
+		checkOwner(t, l, n.Ino, after[len(after)-1], &VersionOwner{Mode: cur.Mode, UID: cur.UID, GID: cur.GID})
 	}
 	link, err := l.ResolvePath("link")
 	if err != nil || link.Target != "dir/multi.bin" {
@@ -178,6 +213,19 @@ func checkGoldenStore(t *testing.T, goldenDir string) {
 	d, _ := l.ResolvePath("dir")
 	if v, err := l.GetXattr(d.Ino, "user.golden"); err != nil || string(v) != "yes" {
 		t.Fatalf("xattr: %q, %v", v, err)
+	}
+}
+
+// checkOwner checks the owner a version records (nil: none), both as
+// listed and as authenticated by OpenVersion.
+func checkOwner(t *testing.T, l *Layer, ino Ino, vi VersionInfo, want *VersionOwner) {
+	t.Helper()
+	f, err := l.OpenVersion(ino, vi.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(f.VersionOwner(), want) || !reflect.DeepEqual(vi.Owner, want) {
+		t.Fatalf("object %d version %d: owner %+v (listed %+v), want %+v", ino, vi.ID, f.VersionOwner(), vi.Owner, want)
 	}
 }
 

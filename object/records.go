@@ -116,11 +116,25 @@ const (
 )
 
 // Record versions of version records: 1 mapped whole 64 KiB chunks (read,
-// never written any more), 2 maps byte ranges.
+// never written any more), 2 maps byte ranges, 3 adds the owner (the file's
+// mode, uid and gid when the version was committed). Record version 2 is
+// still written for a version without an owner: a delete marker, or a
+// version of an older store re-sealed by compaction.
 const (
 	versionRecordV1 = 1
 	versionRecordV2 = 2
+	versionRecordV3 = 3
 )
+
+// VersionOwner is the mode (type and permission bits), uid and gid a file
+// had when one of its versions was committed. The versions view lets a
+// caller read a version only if this owner and mode would let it read the
+// file (docs/SECURITY.md "Versions view").
+type VersionOwner struct {
+	Mode uint32
+	UID  uint32
+	GID  uint32
+}
 
 // Version is one immutable state of a file's content, key "v"+ino+id.
 // Its size and extents are authenticated (MAC) under a key derived from the
@@ -130,6 +144,9 @@ type Version struct {
 	Size  int64
 	Mtime int64
 	Flags uint8
+	// Owner is nil in records of record versions 1 and 2, which did not
+	// record it, and in delete markers (which carry no MAC).
+	Owner *VersionOwner
 	Runs  []Run
 	MAC   [32]byte
 
@@ -147,12 +164,21 @@ func (v *Version) body() enc {
 	if v.legacy != nil {
 		return v.legacy
 	}
-	e := make(enc, 0, 32+len(v.Runs)*v2RunLen)
-	e.u8(versionRecordV2)
+	e := make(enc, 0, 44+len(v.Runs)*v2RunLen)
+	if v.Owner == nil {
+		e.u8(versionRecordV2)
+	} else {
+		e.u8(versionRecordV3)
+	}
 	e.u64(v.ID)
 	e.i64(v.Size)
 	e.i64(v.Mtime)
 	e.u8(v.Flags)
+	if v.Owner != nil {
+		e.u32(v.Owner.Mode)
+		e.u32(v.Owner.UID)
+		e.u32(v.Owner.GID)
+	}
 	e.u32(uint32(len(v.Runs)))
 	for _, r := range v.Runs {
 		e.i64(r.Off)
@@ -187,11 +213,16 @@ func (v *Version) UnmarshalBinary(b []byte) error {
 
 func (v *Version) unmarshal(b []byte) error {
 	d := dec{b: b}
-	ver := d.version(versionRecordV1, versionRecordV2)
+	v.legacy = nil
+	ver := d.version(versionRecordV1, versionRecordV2, versionRecordV3)
 	v.ID = d.u64()
 	v.Size = d.i64()
 	v.Mtime = d.i64()
 	v.Flags = d.u8()
+	v.Owner = nil
+	if ver == versionRecordV3 {
+		v.Owner = &VersionOwner{Mode: d.u32(), UID: d.u32(), GID: d.u32()}
+	}
 	n := d.u32()
 	runLen := uint64(v2RunLen)
 	if ver == versionRecordV1 {
@@ -256,7 +287,7 @@ func (v *Version) computeMAC(oek []byte, ino Ino) [32]byte {
 }
 
 // Seal sets the MAC binding the version to its object and key; a sealed
-// version is always encoded in the current record version.
+// version is encoded in record version 3, or 2 if it has no owner.
 func (v *Version) Seal(oek []byte, ino Ino) {
 	v.legacy = nil
 	v.MAC = v.computeMAC(oek, ino)
@@ -274,14 +305,14 @@ func (v *Version) Verify(oek []byte, ino Ino) bool {
 // would roll the file back), and its MAC must match. Delete markers are
 // written without a key (an unlink needs none) and carry no MAC, so one
 // is accepted only if it holds nothing: setting the flag on a record must
-// not be a way past the MAC with a run list.
+// not be a way past the MAC with a run list, or with an owner.
 func (v *Version) authenticate(oek []byte, ino Ino, id uint64) error {
 	switch {
 	case v.ID != id:
 		return fmt.Errorf("object %d version %d: %w: the record is version %d's", ino, id, ErrCorrupt, v.ID)
 	case v.Deleted():
-		if v.Size != 0 || len(v.Runs) != 0 {
-			return fmt.Errorf("object %d version %d: %w: a delete marker with content", ino, id, ErrCorrupt)
+		if v.Size != 0 || len(v.Runs) != 0 || v.Owner != nil {
+			return fmt.Errorf("object %d version %d: %w: a delete marker with content or an owner", ino, id, ErrCorrupt)
 		}
 	case !v.Verify(oek, ino):
 		return fmt.Errorf("object %d version %d: %w", ino, id, ErrCorrupt)

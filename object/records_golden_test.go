@@ -11,7 +11,7 @@ import (
 	"github.com/ssefs/ssefs/keyring"
 )
 
-// Golden encodings of the records (inode: record version 1; version: 2). If one of these changes, the
+// Golden encodings of the records (inode: record version 1; version: 3). If one of these changes, the
 // on-disk format changed: bump the record version and keep reading v1.
 var (
 	goldenInode = Inode{Ino: 42, Mode: 0o100644, UID: 1000, GID: 100, Nlink: 1, Rdev: 0,
@@ -19,8 +19,17 @@ var (
 		SSE: SSE{Domain: "SSE-S3", KeyName: "sse-s3", SealedDEK: []byte{0xde, 0xad}, SealedOEK: []byte{0xbe, 0xef}}}
 	goldenInodeHex = "01000000000000002a000081a4000003e80000006400000001000000000000000000000001000000000000000200000000000000030000000000011170000000000000000700000000000000065353452d5333000000067373652d733300000002dead00000002beef"
 	goldenVersion  = Version{ID: 9, Size: 70000, Mtime: 5, Flags: 0,
-		Runs: []Run{{Off: 0, Len: 65536, Part: 77, PartOff: 0, PartLen: 70000}, {Off: 65536, Len: 4464, Part: 78, PartOff: 4096, PartLen: 8560, Inline: true}}}
-	goldenVersionHex = "02000000000000000900000000000111700000000000000005000000000200000000000000000000000000010000000000000000004d000000000000000000000000000111700000000000000100000000000000001170000000000000004e0000000000001000000000000000217001"
+		Owner: &VersionOwner{Mode: 0o100640, UID: 1000, GID: 100},
+		Runs:  []Run{{Off: 0, Len: 65536, Part: 77, PartOff: 0, PartLen: 70000}, {Off: 65536, Len: 4464, Part: 78, PartOff: 4096, PartLen: 8560, Inline: true}}}
+	goldenVersionHex = "03" + "0000000000000009" + "0000000000011170" + "0000000000000005" + "00" +
+		"000081a0" + "000003e8" + "00000064" + // owner: mode 0100640, uid 1000, gid 100
+		"00000002" +
+		"0000000000000000" + "0000000000010000" + "000000000000004d" + "0000000000000000" + "0000000000011170" + "00" +
+		"0000000000010000" + "0000000000001170" + "000000000000004e" + "0000000000001000" + "0000000000002170" + "01"
+	// goldenVersionV2Hex is the same version in record version 2, which
+	// has no owner: what stores of format 2 hold, and what a delete marker
+	// or a re-sealed version without an owner is still written as.
+	goldenVersionV2Hex = "02000000000000000900000000000111700000000000000005000000000200000000000000000000000000010000000000000000004d000000000000000000000000000111700000000000000100000000000000001170000000000000004e0000000000001000000000000000217001"
 	// goldenVersionV1Hex is a record body of record version 1 (whole
 	// chunks), which stores written before format 2 still hold.
 	goldenVersionV1Hex = "010000000000000009000000000001117000000000000000050000000001000000000000000000000002000000000000004d00000000000000000001117000"
@@ -70,6 +79,76 @@ func TestVersionGolden(t *testing.T) {
 	}
 }
 
+// TestVersionGoldenV2 decodes a record version 2 body (no owner): it reads
+// with a nil owner, its MAC verifies, it marshals to its stored bytes
+// (re-sealing it keeps record version 2), and it cannot be passed off as a
+// record with an owner.
+func TestVersionGoldenV2(t *testing.T) {
+	oek := make([]byte, 32)
+	body, _ := hex.DecodeString(goldenVersionV2Hex)
+	want := goldenVersion
+	want.Owner = nil
+	mac := want.computeMAC(oek, 42)
+	rec := append(append([]byte(nil), body...), mac[:]...)
+	var v Version
+	if err := v.UnmarshalBinary(rec); err != nil || !v.Verify(oek, 42) {
+		t.Fatalf("decode/verify v2: %v", err)
+	}
+	if v.Owner != nil || v.ID != 9 || v.Size != 70000 || !reflect.DeepEqual(v.Runs, goldenVersion.Runs) {
+		t.Fatalf("v2 decoded as %+v", v)
+	}
+	if again, _ := v.MarshalBinary(); !reflect.DeepEqual(again, rec) {
+		t.Fatal("an unchanged v2 record does not marshal to its stored bytes")
+	}
+	v.Seal(oek, 42)
+	if again, _ := v.MarshalBinary(); !reflect.DeepEqual(again, rec) {
+		t.Fatal("re-sealing a v2 record without an owner changed it")
+	}
+	// An owner added to it, re-encoded as record version 3 with the old
+	// MAC: refused.
+	v.Owner = &VersionOwner{Mode: 0o100644}
+	forged, _ := v.MarshalBinary()
+	var f Version
+	if f.UnmarshalBinary(forged) == nil && f.Verify(oek, 42) {
+		t.Fatal("a v2 record given an owner verified")
+	}
+}
+
+// TestVersionOwnerAuthenticated: every byte of a v3 record's owner is
+// under the MAC, and a delete marker (which has no MAC) may not carry one.
+func TestVersionOwnerAuthenticated(t *testing.T) {
+	oek := make([]byte, 32)
+	v := goldenVersion
+	v.Seal(oek, 42)
+	rec, _ := v.MarshalBinary()
+	const ownerOff = 26 // after ver, id, size, mtime, flags
+	for i := ownerOff; i < ownerOff+12; i++ {
+		bad := append([]byte(nil), rec...)
+		bad[i] ^= 0x01
+		var w Version
+		if w.UnmarshalBinary(bad) == nil && w.Verify(oek, 42) {
+			t.Fatalf("v3 record with owner byte %d flipped verified", i-ownerOff)
+		}
+	}
+	marker := Version{ID: 9, Flags: VersionDeleteMarker, Owner: &VersionOwner{Mode: 0o100644}}
+	b, _ := marker.MarshalBinary()
+	var m Version
+	if err := m.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.authenticate(oek, 42, 9); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("a delete marker with an owner: %v, want ErrCorrupt", err)
+	}
+	marker.Owner = nil
+	b, _ = marker.MarshalBinary()
+	if b[0] != versionRecordV2 {
+		t.Fatalf("a delete marker is written in record version %d", b[0])
+	}
+	if err := m.UnmarshalBinary(b); err != nil || m.authenticate(oek, 42, 9) != nil {
+		t.Fatalf("a delete marker: %v", err)
+	}
+}
+
 // TestVersionGoldenV1 decodes a record version 1 body: its chunk runs become
 // byte runs cut at the part's end, and its MAC still verifies.
 func TestVersionGoldenV1(t *testing.T) {
@@ -97,7 +176,7 @@ func TestVersionGoldenV1(t *testing.T) {
 			t.Fatalf("v1 record with byte %d flipped verified", i)
 		}
 	}
-	v.Seal(oek, 42) // re-sealing writes the current record version
+	v.Seal(oek, 42) // re-sealing writes byte runs; without an owner, record version 2
 	if b, _ := v.MarshalBinary(); b[0] != versionRecordV2 {
 		t.Fatalf("re-sealed record has version %d", b[0])
 	}

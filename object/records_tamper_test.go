@@ -8,14 +8,16 @@ import (
 	"testing"
 )
 
-// Offsets into a version record of record version 2 (docs/FORMAT.md).
+// Offsets into a version record of record version 3 (docs/FORMAT.md).
 const (
 	vrecID    = 1
 	vrecSize  = 9
 	vrecMtime = 17
 	vrecFlags = 25
-	vrecNRuns = 26
-	vrecRuns  = 30
+	vrecMode  = 26
+	vrecUID   = 30
+	vrecNRuns = 38
+	vrecRuns  = 42
 	vrunPart  = 16 // within a run
 )
 
@@ -71,6 +73,20 @@ func TestTamperedVersionRecords(t *testing.T) {
 			b := bytes.Clone(r.cur)
 			b[vrecFlags] |= VersionDeleteMarker
 			return b
+		}},
+		{"owner changed", func(r records) []byte {
+			b := bytes.Clone(r.cur)
+			binary.BigEndian.PutUint32(b[vrecUID:], 65534)
+			return b
+		}},
+		{"mode widened", func(r records) []byte {
+			b := bytes.Clone(r.cur)
+			b[vrecMode+3] |= 0o007 // the file is 0644
+			return b
+		}},
+		{"owner stripped (record version 2)", func(r records) []byte {
+			b := append([]byte{2}, r.cur[1:vrecMode]...)
+			return append(b, r.cur[vrecNRuns:]...)
 		}},
 		{"cut short", func(r records) []byte { return bytes.Clone(r.cur[:len(r.cur)-5]) }},
 		{"removed", func(records) []byte { return nil }},

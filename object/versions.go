@@ -21,6 +21,10 @@ type VersionInfo struct {
 	Mtime        int64  `json:"mtime"`
 	DeleteMarker bool   `json:"delete_marker,omitempty"`
 	Current      bool   `json:"current,omitempty"`
+	// Owner is the owner and mode the record holds (nil: none recorded),
+	// read without checking the record's MAC: for display only. Access
+	// decisions use File.VersionOwner of an opened version.
+	Owner *VersionOwner `json:"-"`
 }
 
 // Name is how the versions view names the version: a UTC timestamp that
@@ -67,9 +71,12 @@ func (l *Layer) Versions(ino Ino) ([]VersionInfo, error) {
 			var vi VersionInfo
 			err := it.Item().Value(func(b []byte) error {
 				d := dec{b: b}
-				d.u8()
+				ver := d.u8()
 				vi.ID, vi.Size, vi.Mtime = d.u64(), d.i64(), d.i64()
 				vi.DeleteMarker = d.u8()&VersionDeleteMarker != 0
+				if ver == versionRecordV3 {
+					vi.Owner = &VersionOwner{Mode: d.u32(), UID: d.u32(), GID: d.u32()}
+				}
 				return d.err
 			})
 			if err != nil {
@@ -91,8 +98,13 @@ func (l *Layer) OpenVersion(ino Ino, id uint64) (*File, error) {
 		return nil, err
 	}
 	return &File{l: l, ino: ino, oek: oek, base: v.ID, runs: v.Runs, size: v.Size, mtime: v.Mtime,
-		dirty: map[ChunkIndex]*dirtyChunk{}, inl: newInlineParts(l.db, ino), detached: true}, nil
+		owner: v.Owner, dirty: map[ChunkIndex]*dirtyChunk{}, inl: newInlineParts(l.db, ino), detached: true}, nil
 }
+
+// VersionOwner is the owner and mode recorded (and authenticated) with the
+// version a File from OpenVersion reads; nil if its record has none (record
+// versions 1 and 2). Nil for a File from OpenFile.
+func (f *File) VersionOwner() *VersionOwner { return f.owner }
 
 // versionOf loads an object's inode, its unsealed key and one of its
 // versions, authenticated.
@@ -128,6 +140,8 @@ func (l *Layer) Restore(ino Ino, id uint64) (*VersionInfo, error) {
 	now := time.Now().UnixNano()
 	v := &Version{Size: old.Size, Mtime: now, Runs: old.Runs}
 	var relinked nameRef
+	// The restored copy is a new commit: it records the owner and mode the
+	// file has now, not those of the version it copies.
 	err = l.mutate(commitNow, func(txn *metaTxn) error {
 		n, err := l.getInode(txn, ino)
 		if err != nil {
@@ -148,6 +162,7 @@ func (l *Layer) Restore(ino Ino, id uint64) (*VersionInfo, error) {
 				return err
 			}
 		}
+		v.Owner = &VersionOwner{Mode: n.Mode, UID: n.UID, GID: n.GID}
 		v.Seal(oek[:], ino)
 		b, _ := v.MarshalBinary()
 		if err := txn.putBytes(versionKey(ino, v.ID), b); err != nil {

@@ -24,9 +24,11 @@ import (
 // is the oldest it reads (and upgrades on open). Opening a store of any
 // other version is refused rather than guessed at. Format 2 may hold
 // version records of record version 2 (byte runs), which format-1 code
-// cannot read: the bump makes such code refuse the store instead.
+// cannot read, and format 3 those of record version 3 (each version's
+// owner and mode), which format-2 code cannot read: each bump makes older
+// code refuse the store instead.
 const (
-	FormatVersion    = 2
+	FormatVersion    = 3
 	MinFormatVersion = 1
 )
 

@@ -3,6 +3,7 @@ package store
 import (
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,12 +25,15 @@ func TestFormatVersions(t *testing.T) {
 	cfgPath := filepath.Join(dir, ConfigFile)
 	orig, _ := os.ReadFile(cfgPath)
 	setFormat := func(n string) {
-		b := strings.Replace(string(orig), `"format": 2`, `"format": `+n, 1)
+		b := strings.Replace(string(orig), fmt.Sprintf(`"format": %d`, FormatVersion), `"format": `+n, 1)
+		if b == string(orig) {
+			t.Fatalf("store.json has no format %d: %s", FormatVersion, orig)
+		}
 		if err := os.WriteFile(cfgPath, []byte(b), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for _, bad := range []string{"0", "3", "99"} {
+	for _, bad := range []string{"0", "4", "99"} {
 		setFormat(bad)
 		before, _ := os.ReadFile(cfgPath)
 		if _, err := Open(dir, mk); !errors.Is(err, ErrFormat) {
@@ -39,13 +43,15 @@ func TestFormatVersions(t *testing.T) {
 			t.Fatalf("format %s: refusing the store changed store.json", bad)
 		}
 	}
-	setFormat("1")
-	s, err := Open(dir, mk)
-	if err != nil {
-		t.Fatalf("format 1: %v", err)
-	}
-	s.Close()
-	if c, err := LoadConfig(dir); err != nil || c.Format != FormatVersion {
-		t.Fatalf("after opening a format-1 store: %+v, %v", c, err)
+	for _, old := range []string{"1", "2"} {
+		setFormat(old)
+		s, err := Open(dir, mk)
+		if err != nil {
+			t.Fatalf("format %s: %v", old, err)
+		}
+		s.Close()
+		if c, err := LoadConfig(dir); err != nil || c.Format != FormatVersion {
+			t.Fatalf("after opening a format-%s store: %+v, %v", old, c, err)
+		}
 	}
 }
