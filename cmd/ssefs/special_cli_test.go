@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -39,32 +38,10 @@ func TestSpecialFileInPartPlace(t *testing.T) {
 	dir, mnt, pass := daemonMount(t)
 	t.Cleanup(func() { stopDaemon(t, dir, mnt) })
 	names := []string{"fifo", "devzero", "directory"}
-	var inos []uint64
-	var parts []uint64
-	for _, name := range names {
-		before := partFiles(t, dir)
-		data := make([]byte, 1<<20)
-		rand.Read(data)
-		if err := os.WriteFile(filepath.Join(mnt, name), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		var st syscall.Stat_t
-		if err := syscall.Stat(filepath.Join(mnt, name), &st); err != nil {
-			t.Fatal(err)
-		}
-		inos = append(inos, st.Ino)
-		mustSsefs(t, nil, "umount", mnt) // commits and releases every part
-		var mine []uint64
-		for id := range partFiles(t, dir) {
-			if _, ok := before[id]; !ok {
-				mine = append(mine, id)
-			}
-		}
-		if len(mine) == 0 {
-			t.Fatalf("%s has no part file", name)
-		}
-		parts = append(parts, slices.Min(mine))
-		mustSsefs(t, nil, "mount", "--passphrase-file", pass, dir, mnt)
+	inos, fileParts := writeWithParts(t, dir, mnt, pass, 1<<20, names...)
+	parts := make([]uint64, len(fileParts))
+	for i, ps := range fileParts {
+		parts[i] = ps[0]
 	}
 	mustSsefs(t, nil, "umount", mnt)
 	files := partFiles(t, dir)

@@ -58,17 +58,15 @@ func stopDaemon(t *testing.T, dir, mnt string) {
 	}
 }
 
-// TestTamperedPartInMountLog: through the real daemon, a part file with a
-// byte appended and a part file removed both read as EIO, and mount.log
-// names the object and the part as an integrity failure.
-func TestTamperedPartInMountLog(t *testing.T) {
-	dir, mnt, pass := daemonMount(t)
-	t.Cleanup(func() { stopDaemon(t, dir, mnt) })
-	var inos []uint64
-	var parts [][]uint64
-	for _, name := range []string{"appended", "removed"} {
+// writeWithParts writes a random file of size bytes under each name
+// through the daemon, unmounting after each (which commits it) to learn
+// the part files it added, and mounting again. It returns each file's
+// inode and its part ids, sorted.
+func writeWithParts(t *testing.T, dir, mnt, pass string, size int, names ...string) (inos []uint64, parts [][]uint64) {
+	t.Helper()
+	for _, name := range names {
 		before := partFiles(t, dir)
-		data := make([]byte, 2<<20)
+		data := make([]byte, size)
 		rand.Read(data)
 		if err := os.WriteFile(filepath.Join(mnt, name), data, 0o644); err != nil {
 			t.Fatal(err)
@@ -92,6 +90,16 @@ func TestTamperedPartInMountLog(t *testing.T) {
 		parts = append(parts, mine)
 		mustSsefs(t, nil, "mount", "--passphrase-file", pass, dir, mnt)
 	}
+	return inos, parts
+}
+
+// TestTamperedPartInMountLog: through the real daemon, a part file with a
+// byte appended and a part file removed both read as EIO, and mount.log
+// names the object and the part as an integrity failure.
+func TestTamperedPartInMountLog(t *testing.T) {
+	dir, mnt, pass := daemonMount(t)
+	t.Cleanup(func() { stopDaemon(t, dir, mnt) })
+	inos, parts := writeWithParts(t, dir, mnt, pass, 2<<20, "appended", "removed")
 	mustSsefs(t, nil, "umount", mnt)
 	files := partFiles(t, dir)
 	f, err := os.OpenFile(files[parts[0][0]], os.O_WRONLY|os.O_APPEND, 0)
