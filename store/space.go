@@ -88,10 +88,14 @@ type Space struct {
 	compaction int64
 	// Bytes CheckData and CheckPart may still accept without a statfs.
 	dataBudget, partBudget int64
-	held                   int64 // bytes of the reserve file allocated
-	released               bool  // logged that the reserve was given up, until restored
-	restoreFailed          bool  // logged that taking it back failed, until it succeeds
-	wal                    walState
+	// metaBudget is how many more CheckMeta calls pass without a statfs
+	// (CheckMeta): set only while the disk is roomy, dropped by every
+	// commit's Headroom that finds it less so.
+	metaBudget    int64
+	held          int64 // bytes of the reserve file allocated
+	released      bool  // logged that the reserve was given up, until restored
+	restoreFailed bool  // logged that taking it back failed, until it succeeds
+	wal           walState
 }
 
 // newSpace opens the space guard of the store at dir, learning how much
@@ -186,14 +190,38 @@ func (s *Space) CheckMeta() error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.metaBudget > 0 {
+		s.metaBudget--
+		return nil
+	}
 	free, err := s.settleLocked()
 	if err != nil {
 		return err
 	}
-	if need := MetaFloor + s.compaction; free-s.owedLocked() < need {
+	need := MetaFloor + s.compaction
+	if free-s.owedLocked() < need {
 		return &NoSpaceError{Dir: s.dir, Free: free - s.owedLocked(), Need: need, Stage: "metadata update"}
 	}
-	return s.logRoomLocked(free-s.owedLocked(), "metadata update")
+	if err := s.logRoomLocked(free-s.owedLocked(), "metadata update"); err != nil {
+		return err
+	}
+	s.metaBudget = metaBudgetFor(free - s.owedLocked() - need)
+	return nil
+}
+
+// metaOpBytes bounds what one name or extended attribute adds to the
+// metadata (an xattr value is at most 64 KiB), for metaBudget.
+const metaOpBytes = 64 << 10
+
+// metaBudgetFor is how many metadata additions may pass without another
+// statfs when room bytes are free beyond what the metadata needs: none on
+// a disk with less than maxBudget to spare (every one is checked there,
+// with Badger's log), else half the spare room's worth, at most maxBudget's.
+func metaBudgetFor(room int64) int64 {
+	if room < maxBudget {
+		return 0
+	}
+	return min(room/2, maxBudget) / metaOpBytes
 }
 
 // Headroom settles the reserve before a metadata write: every metadata
@@ -211,8 +239,12 @@ func (s *Space) Headroom() {
 			s.dataBudget, s.partBudget = 0, 0 // computed for another room
 		}
 	}
-	if _, err := s.settleLocked(); err != nil {
+	free, err := s.settleLocked()
+	if err != nil {
 		log.Printf("ssefs: %v", err)
+	}
+	if err != nil || metaBudgetFor(free-s.owedLocked()-MetaFloor-s.compaction) == 0 {
+		s.metaBudget = 0 // a disk filled from outside: check every addition again
 	}
 	s.refreshWALLocked() // the next log, for a rotation this commit may cause
 }

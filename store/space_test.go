@@ -326,6 +326,30 @@ func TestBudgetNoticesOutsideFill(t *testing.T) {
 	t.Fatalf("%d bytes accepted after the disk was filled", accepted)
 }
 
+// TestMetaBudgetEndsAtCommit: on a roomy disk names and xattrs pass
+// without a statfs each (a budget), but the first metadata commit after
+// the disk was filled from outside (Headroom) ends that budget, so the
+// next addition is checked and refused.
+func TestMetaBudgetEndsAtCommit(t *testing.T) {
+	fsDir, dir, mk := newSmallStore(t, 256<<20)
+	s, err := Open(dir, mk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Space.CheckMeta(); err != nil {
+		t.Fatal(err)
+	}
+	if s.Space.metaBudget == 0 {
+		t.Fatal("no budget on a disk with room: every name still costs a statfs")
+	}
+	fillFS(t, filepath.Join(fsDir, "filler"))
+	s.Space.Headroom() // a metadata commit
+	if err := s.Space.CheckMeta(); !errors.Is(err, ErrNoSpace) {
+		t.Fatalf("CheckMeta after the disk was filled and a commit = %v, want ErrNoSpace", err)
+	}
+}
+
 // TestSpaceConcurrent: the checks and the commit-time settling run from
 // many goroutines at once (FUSE writes, the sealer, metadata commits);
 // run with -race.
