@@ -68,20 +68,11 @@ func (l *Layer) Versions(ino Ino) ([]VersionInfo, error) {
 		}
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
-			var vi VersionInfo
-			err := it.Item().Value(func(b []byte) error {
-				d := dec{b: b}
-				ver := d.u8()
-				vi.ID, vi.Size, vi.Mtime = d.u64(), d.i64(), d.i64()
-				vi.DeleteMarker = d.u8()&VersionDeleteMarker != 0
-				if ver == versionRecordV3 {
-					vi.Owner = &VersionOwner{Mode: d.u32(), UID: d.u32(), GID: d.u32()}
-				}
-				return d.err
-			})
-			if err != nil {
+			var v Version // the record's one decoder, so the layout lives in records.go alone
+			if err := it.Item().Value(v.UnmarshalBinary); err != nil {
 				return fmt.Errorf("object %d: version record: %w", ino, err)
 			}
+			vi := VersionInfo{ID: v.ID, Size: v.Size, Mtime: v.Mtime, DeleteMarker: v.Deleted(), Owner: v.Owner}
 			vi.Current = vi.ID == n.Version
 			out = append(out, vi)
 		}
